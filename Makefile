@@ -1,0 +1,38 @@
+# Two entry points: `make demo` runs the main job, `make test` runs the tests.
+# Each sets up its own virtual environment in .venv from constraints.txt (the
+# resolved set CI tested), so a fresh machine needs only Python 3.11 and make.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench venv constraints clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/jiuzhu demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_synth.py
+
+# Re-resolve the pinned set after changing pyproject.toml (commit the result).
+constraints:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^jiuzhu' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache jiuzhu-demo

@@ -1,0 +1,32 @@
+"""Text normalisation shared by every reader of town input."""
+
+from __future__ import annotations
+
+import polars as pl
+
+# full-width ASCII block (U+FF01..U+FF5E) -> ASCII, ideographic space -> space
+_FULLWIDTH = {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
+_TABLE = str.maketrans(_FULLWIDTH)
+
+
+def fold_fullwidth(text: str | None) -> str | None:
+    return None if text is None else text.translate(_TABLE)
+
+
+def _fold_batch(series: pl.Series) -> pl.Series:
+    needs = series.str.contains(r"[\uff01-\uff5e\u3000]").fill_null(False)
+    if series.is_empty() or not needs.any():
+        return series
+    folded = series.filter(needs).map_elements(fold_fullwidth, return_dtype=pl.String)
+    return series.scatter(needs.arg_true(), folded)
+
+
+def fold_fullwidth_expr(text: pl.Expr) -> pl.Expr:
+    """Full-width digits, letters and punctuation to ASCII (only rows that need it)."""
+    return text.cast(pl.String).map_batches(_fold_batch, return_dtype=pl.String)
+
+
+def clean_text_expr(text: pl.Expr) -> pl.Expr:
+    """Fold full-width, trim spaces (incl. non-breaking), empty -> null."""
+    folded = fold_fullwidth_expr(text).str.replace_all("\u00a0", " ").str.strip_chars()
+    return pl.when(folded == "").then(None).otherwise(folded)
