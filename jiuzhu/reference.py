@@ -18,7 +18,7 @@ import polars as pl
 
 SHIPPED = Path(__file__).resolve().parent / "reference_data"
 
-D, S, I, F = pl.Date, pl.String, pl.Int64, pl.Float64
+D, S, I, F = pl.Date, pl.String, pl.Int64, pl.Float64  # noqa: E741
 SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "towns": {"code": S, "name": S, "kind": S, "wave": I, "authority_from": D},
     "standards": {"effective_from": D, "standard": S, "amount": S},

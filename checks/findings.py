@@ -1,0 +1,42 @@
+"""Finding identity (SPEC §5): (rule_id, town_code, case_no, id_no, evidence key).
+
+Re-running a rule finds the same finding instead of a new one, because the id
+is a hash of exactly these five values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+
+def finding_id(rule_id: str, town_code: str | None, case_no: str | None, id_no: str | None, evidence: str) -> str:
+    parts = [rule_id, town_code or "", case_no or "", id_no or "", evidence]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _ids(batch: pl.Series) -> pl.Series:
+    return pl.Series(
+        [hashlib.sha256(v.encode()).hexdigest()[:32] for v in batch.to_list()], dtype=pl.String
+    )
+
+
+def finding_id_expr() -> pl.Expr:
+    """Vectorised finding_id over columns rule_id, town_code, case_no, id_no, evidence_key."""
+    return pl.concat_str(
+        [pl.col(c).fill_null("") for c in ("rule_id", "town_code", "case_no", "id_no", "evidence_key")],
+        separator="\x1f",
+    ).map_batches(_ids, return_dtype=pl.String)
+
+
+def collapse_findings(findings: pl.DataFrame) -> pl.DataFrame:
+    """One row per finding identity: messages of the same identity joined with '；'."""
+    return (
+        findings.with_columns(finding_id=finding_id_expr())
+        .group_by("finding_id", maintain_order=True)
+        .agg(
+            pl.exclude("message", "finding_id").first(),
+            pl.col("message").unique(maintain_order=True).str.join("；"),
+        )
+    )

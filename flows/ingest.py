@@ -1,0 +1,141 @@
+"""Flow `ingest` (SPEC §2): town submissions into the warehouse, every row
+accounted for, a return file and receipt for each, one digest per town."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from intake.discover import candidate_fields, candidate_from_fields, discover, sha256_of
+from intake.pipeline import IngestSettings, ingest_file
+from jiuzhu.home import Home, parse_as_of, today_shanghai
+from jiuzhu.reference import load_reference
+from notify.delivery import Notifier
+from notify.digest import DigestItem, compose_digest
+from notify.record import record_delivery
+from warehouse.audit import finish_run, inputs_digest, start_run
+from warehouse.connection import open_warehouse
+
+
+@task(cache_policy=NO_CACHE)
+def find_new_submissions(home_root: str, as_of: str) -> dict:
+    home, ref = Home(Path(home_root)), load_reference(Path(home_root) / "reference")
+    found = discover(home, frozenset(ref.town_codes), parse_as_of(as_of))
+    return {
+        "files": [c.rel_path for c in found.candidates],
+        "candidates": {c.rel_path: candidate_fields(c) for c in found.candidates},
+        "ignored": found.ignored,
+        "unknown_folders": found.unknown_folders,
+        "not_yet_arrived": found.not_yet_arrived,
+    }
+
+
+@task(cache_policy=NO_CACHE)
+def open_run(home_root: str, as_of: str, files: list[str], params: dict) -> str:
+    home = Home(Path(home_root))
+    digest = inputs_digest(sha256_of(home.root / f) for f in files)
+    with open_warehouse(home, flow="ingest") as con:
+        return start_run(con, "ingest", parse_as_of(as_of), digest, params)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=3,
+      retry_condition_fn=lambda task, run, state: isinstance(state.result(raise_on_failure=False), OSError))
+def ingest_one_file(home_root: str, candidate_info: dict, as_of: str, run_id: str, baseline: bool,
+                    reprocess: bool = False) -> dict:
+    home = Home(Path(home_root))
+    ref = load_reference(home.reference)
+    candidate = candidate_from_fields(home, candidate_info)
+    with open_warehouse(home, flow="ingest", ref=ref) as con:
+        outcome = ingest_file(con, home, ref, candidate, IngestSettings(parse_as_of(as_of), run_id, baseline),
+                              reprocess=reprocess)
+    return outcome.counts()
+
+
+@task(cache_policy=NO_CACHE)
+def notify_towns(home_root: str, run_id: str, as_of: str, outcomes: list[dict]) -> dict[str, str]:
+    """One digest per town about what this run returned to it."""
+    home = Home(Path(home_root))
+    ref = load_reference(home.reference)
+    items: dict[str, list[DigestItem]] = defaultdict(list)
+    for o in outcomes:
+        if o["status"] == "known":
+            continue
+        name = Path(o["rel_path"]).name
+        if o.get("error"):
+            items[o["folder"]].append(DigestItem("rejection", "P01" if o["status"] == "unreadable" else "P02",
+                                                 None, f"文件《{name}》未能接收：{o['error']}"))
+        elif o["rows_rejected"] or o["rows_warned"]:
+            rules = "、".join(f"{r}×{n}" for r, n in o["findings_by_rule"].items())
+            items[o["folder"]].append(DigestItem(
+                "rejection", next(iter(o["findings_by_rule"]), "V00"), None,
+                f"文件《{name}》退回{o['rows_rejected']}行、提示{o['rows_warned']}行（{rules}），请查看问题清单后修改重报"))
+    notifier = Notifier(home, town_codes=ref.town_codes)
+    sent: dict[str, str] = {}
+    with open_warehouse(home, flow="ingest", ref=ref) as con:
+        for tag, town_items in sorted(items.items()):
+            town = ref.town(tag)
+            digest = compose_digest(tag, town["name"] if town else tag, town_items, {}, "报送接收", parse_as_of(as_of))
+            result = notifier.send(tag, digest)
+            record_delivery(con, run_id, digest, result)
+            sent[tag] = result.status
+    return sent
+
+
+@task(cache_policy=NO_CACHE)
+def close_run(home_root: str, run_id: str, summary: dict, error: str | None) -> None:
+    with open_warehouse(Home(Path(home_root)), flow="ingest") as con:
+        finish_run(con, run_id, "failed" if error else "completed", summary, error)
+
+
+@flow(name="ingest")
+def ingest_flow(home: str, as_of: str | None = None, baseline: bool = False, reprocess: str | None = None,
+                notify: bool = True) -> dict:
+    """Read every new submission under inbox/<town_code>/ (or re-read one by SHA)."""
+    log = get_run_logger()
+    as_of = (parse_as_of(as_of) or today_shanghai()).isoformat()
+    Home(Path(home)).ensure()
+    found = find_new_submissions(home, as_of)
+    files = found["files"]
+    if reprocess:
+        files = [f for f in files if sha256_of(Path(home) / f).startswith(reprocess)][:1]
+        if not files:
+            raise ValueError(f"no submission in the inbox has SHA-256 {reprocess}")
+    for folder in found["unknown_folders"]:
+        log.warning("inbox folder %s is not one of the 21 towns: its cases are rejected (V02)", folder)
+    run_id = open_run(home, as_of, files, {"baseline": baseline, "reprocess": reprocess})
+    outcomes: list[dict] = []
+    error = None
+    for rel in files:
+        try:
+            outcomes.append(
+                ingest_one_file(home, found["candidates"][rel], as_of, run_id, baseline, bool(reprocess))
+            )
+        except Exception as exc:  # one bad file never stops the others
+            error = f"{rel}: {type(exc).__name__}"
+            log.error("file %s failed: %s", rel, type(exc).__name__)
+    new = [o for o in outcomes if o["status"] != "known"]
+    summary = {
+        "files_seen": len(files), "files_new": len(new), "files_known": len(outcomes) - len(new),
+        "rows_read": sum(o["rows_read"] for o in new), "rows_accepted": sum(o["rows_accepted"] for o in new),
+        "rows_rejected": sum(o["rows_rejected"] for o in new), "rows_warned": sum(o["rows_warned"] for o in new),
+        "ignored": len(found["ignored"]), "unknown_folders": found["unknown_folders"],
+        "not_yet_arrived": found["not_yet_arrived"],
+    }
+    if notify and new:
+        summary["notified"] = notify_towns(home, run_id, as_of, new)
+    close_run(home, run_id, summary, error)
+    log.info("ingest: %s new files, %s rows read, %s accepted, %s rejected, %s warned",
+             summary["files_new"], summary["rows_read"], summary["rows_accepted"], summary["rows_rejected"],
+             summary["rows_warned"])
+    if new:
+        create_table_artifact(
+            key="ingest-files",
+            table=[{k: o[k] for k in ("folder", "status", "rows_read", "rows_accepted", "rows_rejected",
+                                      "rows_warned", "cases")} | {"file": Path(o["rel_path"]).name} for o in new],
+            description=f"Ingest {as_of}: files and row counts (no personal data)",
+        )
+    return summary

@@ -1,0 +1,123 @@
+"""The `jiuzhu` command line (SPEC §8).
+
+Commands that run no flow (help, synth, verify, findings list) never import
+Prefect: flows are imported inside the commands that run them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from jiuzhu.home import Home, parse_as_of
+
+app = typer.Typer(
+    name="jiuzhu",
+    help="救助 jiuzhu: the district bureau's dibao/tekun data pipeline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option("--home", help="Data home (default: $JIUZHU_HOME or ./jiuzhu-data).", show_default=False),
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Stand-in for today (YYYY-MM-DD, Asia/Shanghai).", show_default=False)
+]
+
+DEMO_MARKER = ".jiuzhu-demo"
+FLOWS = ("reference",)
+
+
+def fail(reason: str) -> None:
+    """Exit non-zero with a one-line reason."""
+    typer.echo(f"jiuzhu: {reason}", err=True)
+    raise typer.Exit(code=1)
+
+
+def _as_of(text: str | None) -> date | None:
+    try:
+        return parse_as_of(text)
+    except ValueError:
+        fail(f"--as-of must be YYYY-MM-DD, got {text!r}")
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the synthetic data home into.")],
+    households: Annotated[int, typer.Option(help="Number of households.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed and as-of give identical files).")] = 20251231,
+    as_of: AsOfOpt = None,
+    formats: Annotated[str, typer.Option(help="mixed (every format and messy variant) or csv.")] = "mixed",
+) -> None:
+    """Write a synthetic district (submissions, registries, ground truth) into a data home."""
+    from jiuzhu.progress import stage_progress
+    from synth import DEFAULT_AS_OF, generate
+
+    with stage_progress() as progress:
+        summary = generate(
+            out, households=households, seed=seed, as_of=_as_of(as_of) or DEFAULT_AS_OF, formats=formats,
+            progress=progress,
+        )
+    typer.echo(summary.describe())
+
+
+@app.command()
+def run(
+    flow: Annotated[str, typer.Argument(help=f"One of: {', '.join(FLOWS)}.")],
+    home: HomeOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Run one flow now."""
+    if flow not in FLOWS:
+        fail(f"unknown flow {flow!r}; choose one of: {', '.join(FLOWS)}")
+    h = Home.resolve(home)
+    _as_of(as_of)
+    from flows.reference import reference_flow
+
+    _run_guarded(lambda: reference_flow(home=str(h.root), as_of=as_of))
+
+
+def _run_guarded(call):
+    from jiuzhu.reference import ReferenceError
+    from warehouse.connection import WarehouseBusy
+
+    try:
+        return call()
+    except (ReferenceError, WarehouseBusy, ValueError, OSError) as exc:
+        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+@app.command()
+def demo(
+    home: Annotated[Path, typer.Option("--home", help="Demo home; refused if jiuzhu's demo did not create it.")] = Path(
+        "jiuzhu-demo"
+    ),
+    households: Annotated[int, typer.Option(help="Households in the synthetic district.")] = 2000,
+) -> None:
+    """Build a synthetic district and run the whole cycle once, printing what it produced and where."""
+    from jiuzhu.demo import run_demo
+
+    root = home.expanduser().resolve()
+    if root.exists() and any(root.iterdir()) and not (root / DEMO_MARKER).exists():
+        fail(f"{root} exists and was not created by `jiuzhu demo`; choose another --home")
+    if (root / DEMO_MARKER).exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / DEMO_MARKER).write_text("created by jiuzhu demo\n", encoding="utf-8")
+    _run_guarded(lambda: run_demo(Home(root), households=households, echo=typer.echo))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,72 @@
+"""Writing files for people: atomically, deterministically, text always as text.
+
+Every workbook goes through `write_workbook`: input text is written with
+`write_string`, so a remark starting with '=' stays text and never becomes a
+formula; numbers and dates keep their types; headers are bold and frozen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import xlsxwriter
+
+FIXED_CREATED = datetime(2000, 1, 1)
+
+
+def _atomic_target(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    return Path(tmp)
+
+
+def write_json(path: Path, payload: Mapping) -> Path:
+    tmp = _atomic_target(path)
+    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def write_workbook(path: Path, sheets: Mapping[str, pl.DataFrame], *, widths: Mapping[str, int] | None = None) -> Path:
+    """One sheet per frame; column names are the headers (Chinese for people)."""
+    tmp = _atomic_target(path)
+    wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
+                                         "strings_to_numbers": False})
+    wb.set_properties({"created": FIXED_CREATED})
+    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True})
+    date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    money_fmt = wb.add_format({"num_format": "#,##0.00"})
+    for sheet_name, frame in sheets.items():
+        ws = wb.add_worksheet(sheet_name[:31])
+        for c, name in enumerate(frame.columns):
+            ws.write_string(0, c, str(name), head)
+            width = (widths or {}).get(name) or min(40, max(8, 2 * len(str(name)) + 2))
+            ws.set_column(c, c, width)
+        for r, row in enumerate(frame.iter_rows(), start=1):
+            for c, value in enumerate(row):
+                if value is None:
+                    continue
+                if isinstance(value, bool):
+                    ws.write_string(r, c, "是" if value else "否")
+                elif isinstance(value, Decimal):
+                    ws.write_number(r, c, float(value), money_fmt)
+                elif isinstance(value, int | float):
+                    ws.write_number(r, c, value)
+                elif isinstance(value, datetime | date):
+                    ws.write_datetime(r, c, datetime(value.year, value.month, value.day), date_fmt)
+                else:
+                    ws.write_string(r, c, str(value))
+        ws.freeze_panes(1, 0)
+        if frame.width:
+            ws.autofilter(0, 0, max(frame.height, 1), frame.width - 1)
+    wb.close()
+    os.replace(tmp, path)
+    return path

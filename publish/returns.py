@@ -1,0 +1,62 @@
+"""Town return file and receipt for one submission (SPEC §6).
+
+`out/returns/<town_code>/<stem>.问题.xlsx` and `<stem>.回执.json`, where the
+stem is the file's name without extension, '.', and the first 8 hex digits of
+its SHA-256 — re-sent files never overwrite each other's returns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from jiuzhu.home import Home
+from jiuzhu.reference import Reference
+from publish.files import write_json, write_workbook
+from transforms.returns import return_rows
+
+
+def stem(name: str, sha256: str) -> str:
+    return f"{Path(name).stem}.{sha256[:8]}"
+
+
+def return_paths(home: Home, folder: str, name: str, sha256: str) -> tuple[Path, Path]:
+    base = home.out / "returns" / folder / stem(name, sha256)
+    return base.with_name(base.name + ".问题.xlsx"), base.with_name(base.name + ".回执.json")
+
+
+def chinese_headers(ref: Reference) -> dict[str, str]:
+    """Canonical field -> the first Chinese header of the synonyms table."""
+    out: dict[str, str] = {}
+    for field, header in ref["header_synonyms"].select("field", "header").iter_rows():
+        if field not in out and any("\u4e00" <= ch <= "\u9fff" for ch in header):
+            out[field] = header
+    return out
+
+
+def write_return_files(home: Home, ref: Reference, file_row: dict, rows: pl.DataFrame | None,
+                       findings: pl.DataFrame) -> tuple[Path, Path]:
+    workbook, receipt = return_paths(home, file_row["folder"], file_row["name"], file_row["file_sha256"])
+    by_rule = dict(sorted(findings.group_by("rule_id").len().iter_rows())) if findings.height else {}
+    payload = {
+        "file": file_row["rel_path"],
+        "sha256": file_row["file_sha256"],
+        "town_code": file_row["folder"],
+        "ingested_on": str(file_row["ingested_on"]),
+        "rows_read": file_row["rows_read"],
+        "rows_accepted": file_row["rows_accepted"],
+        "rows_rejected": file_row["rows_rejected"],
+        "rows_warned": file_row["rows_warned"],
+        "cases": file_row["cases"],
+        "findings_by_rule": by_rule,
+        "return_file": workbook.name if rows is not None else None,
+    }
+    if file_row.get("error"):
+        payload["error"] = file_row["error"]
+    if rows is not None:
+        sheet = return_rows(rows, findings.select("case_key", "source_row", "rule_id", "message"),
+                            chinese_headers(ref))
+        write_workbook(workbook, {"问题清单": sheet})
+    write_json(receipt, payload)
+    return workbook, receipt

@@ -1,0 +1,93 @@
+"""Identifier checks (DOMAIN §10) on known-good and known-bad values."""
+
+from datetime import date
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from transforms import identifiers as ids
+
+TODAY = date(2026, 11, 29)
+
+
+@pytest.mark.parametrize("good", ["11010519491231002X", "50011019800101001X", "500222194512310025"])
+def test_domain_examples_are_valid(good):
+    assert ids.id_problem(good, TODAY) is None
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        ("500222194512310024", "checksum"),
+        ("50022219451231002", "length"),
+        ("5002221945123100X5", "characters"),
+        ("500222194502300020", "birth_date"),  # 1945-02-30 does not exist
+    ],
+)
+def test_known_bad_ids(bad, problem):
+    if problem == "birth_date":  # give it a right check char so only the date is wrong
+        bad = bad[:17] + ids.id_check_char(bad[:17])
+    assert ids.id_problem(bad, TODAY) == problem
+
+
+def test_future_birth_date_is_invalid():
+    first17 = "50011020270101001"
+    future = first17 + ids.id_check_char(first17)
+    assert ids.id_problem(future, TODAY) == "future_birth"
+    assert ids.id_problem(future, date(2027, 1, 2)) is None
+
+
+def test_normalise_lowercase_fullwidth_spaces_and_15_digit_upgrade():
+    assert ids.normalise_id(" 50011019800101001x ") == "50011019800101001X"
+    assert ids.normalise_id("５００２２２１９４５１２３１００２５") == "500222194512310025"
+    upgraded = ids.normalise_id("500110800101001")
+    assert upgraded == "50011019800101001X"
+    assert ids.id_problem(upgraded, TODAY) is None
+
+
+def test_sex_and_birth_date_from_id():
+    assert ids.id_sex("50011019800101001X") == "M"
+    assert ids.id_sex("500222194512310025") == "F"
+    assert ids.id_birth_date("500222194512310025") == date(1945, 12, 31)
+
+
+def test_age_on_counts_whole_years():
+    frame = pl.DataFrame({"b": [date(1966, 6, 15)] * 2, "on": [date(2026, 6, 14), date(2026, 6, 15)]})
+    ages = frame.select(ids.age_on_expr(pl.col("b"), pl.col("on")).alias("a"))["a"].to_list()
+    assert ages == [59, 60]
+
+
+def test_luhn():
+    assert ids.luhn_ok("4111111111111111")
+    assert ids.luhn_ok("6222021234567890128")
+    assert not ids.luhn_ok("4111111111111112")
+    assert not ids.luhn_ok("41111")  # too short for an account
+    payload = "622848001234567890"
+    assert ids.luhn_ok(payload + ids.luhn_check_digit(payload))
+
+
+def test_uscc():
+    assert ids.uscc_ok("91350100M000100Y43")
+    assert not ids.uscc_ok("91350100M000100Y44")
+    assert ids.uscc_check_char("91350100M000100Y4") == "3"
+
+
+def test_mask_keeps_first_and_last_four():
+    assert ids.mask("50011019800101001X") == "5001**********001X"
+    assert ids.mask("6222021234567890128") == "6222***********0128"
+
+
+def test_scrub_text_masks_every_id_and_account():
+    text = "户主50011019800101001X，账号6222021234567890128，联系电话023-4567"
+    out = ids.scrub_text(text)
+    assert "50011019800101001X" not in out and "6222021234567890128" not in out
+    assert "5001**********001X" in out and "023-4567" in out
+
+
+@given(st.text(max_size=30))
+def test_normalise_and_check_never_raise(text):
+    norm = ids.normalise_id(text)
+    problem = ids.id_problem(norm, TODAY)
+    assert problem is None or problem in {"length", "characters", "checksum", "birth_date", "future_birth"}

@@ -1,0 +1,173 @@
+"""Case versions of one submission (SPEC §2 "Versions" and "Acceptance").
+
+Pure: typed rows of one file plus its findings and the cases' previous state
+in, the versions, members and row outcomes out. The rows of a case in a
+submission are that case's whole current state; an error on any row rejects
+the whole case version, with the exceptions of SPEC §2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import polars as pl
+
+from checks.catalogue import EXIT_STATUSES, RULES
+
+HOUSEHOLD_FIELDS = [
+    "village", "program", "status", "applied_on", "received_on", "visited_on", "reviewed_on", "decided_on",
+    "publicity_from", "publicity_to", "decided_level", "decided_by", "monthly_benefit_fen", "benefit_from",
+    "rechecked_on", "bank", "account_no", "account_holder", "staff_relative", "complaint", "extended",
+    "gradual_exit", "remark",
+]
+MEMBER_FIELDS = [
+    "name", "id_no", "relation", "covered", "disability_type", "disability_grade", "serious_illness",
+    "schooling", "work_ability", "self_care", "annual_review_on", "monthly_income_fen",
+]
+FINDING_COLUMNS = {
+    "source_row": pl.Int64, "case_no": pl.String, "id_no": pl.String, "field": pl.String,
+    "value": pl.String, "rule_id": pl.String, "message": pl.String,
+}
+
+
+def empty_findings() -> pl.DataFrame:
+    return pl.DataFrame(schema=FINDING_COLUMNS)
+
+
+def case_key_expr() -> pl.Expr:
+    """The case number, or a per-row stand-in when it is missing."""
+    return pl.coalesce(pl.col("case_no"), pl.lit("（无案件编号）第") + pl.col("source_row").cast(pl.String) + "行")
+
+
+def _row_text_expr(fields: list[str]) -> pl.Expr:
+    return pl.concat_str([pl.col(f).cast(pl.String).fill_null("\x00") for f in fields], separator="\x1f")
+
+
+def _sha256_batch(series: pl.Series) -> pl.Series:
+    return pl.Series([hashlib.sha256(v.encode()).hexdigest() for v in series.to_list()], dtype=pl.String)
+
+
+def build_versions(
+    typed: pl.DataFrame,
+    findings: pl.DataFrame,
+    *,
+    folder: str,
+    previous: pl.DataFrame,
+    baseline: bool = False,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Versions, members, row outcomes and case-keyed findings of one file.
+
+    typed: normalised rows (transforms.submission) with source_sheet, source_row.
+    findings: FINDING_COLUMNS; rows with a source_row belong to that row's case,
+        rows with only a case_no to that case.
+    previous: town_code, case_no, current_content_sha256, ever_approved — the
+        cases' state before this file in the version order.
+    Returns (versions, members, rows, findings):
+      versions: town_code, case_no, household fields, household_size, covered_count,
+        content_sha256, acceptance (loaded, loaded_with_errors, rejected, unchanged),
+        held, is_first_approval, effective_month, rows_in_file
+      members: town_code, case_no, member_no, source_row and the member fields
+      rows: source_sheet, source_row, case_no, row_status (accepted, rejected), warned
+      findings: the input findings with town_code and case_no filled in
+    """
+    rows = typed.with_columns(case_no=case_key_expr(), town_code_in_row=pl.col("town_code")).with_columns(
+        town_code=pl.lit(folder)
+    )
+    row_case = rows.select("source_row", pl.col("case_no").alias("__case"))
+    f = (
+        findings.join(row_case, on="source_row", how="left")
+        .with_columns(case_no=pl.coalesce("case_no", "__case"), town_code=pl.lit(folder))
+        .drop("__case")
+    )
+    meta = pl.DataFrame(
+        {
+            "rule_id": list(RULES),
+            "severity": [r.severity for r in RULES.values()],
+            "blocks_payment": [r.blocks_payment for r in RULES.values()],
+            "loads_version": [r.loads_version for r in RULES.values()],
+            "always_rejects": [r.always_rejects for r in RULES.values()],
+        }
+    )
+    f = f.join(meta, on="rule_id", how="left")
+    per_case_findings = f.group_by("case_no").agg(
+        n_errors=(pl.col("severity") == "error").sum(),
+        n_hard=((pl.col("severity") == "error") & pl.col("always_rejects")).sum(),
+        n_soft_load=((pl.col("severity") == "error") & pl.col("loads_version")).sum(),
+        n_warnings=(pl.col("severity") != "error").sum(),
+        holds=pl.col("blocks_payment").any(),
+    )
+
+    hh_text = _row_text_expr(HOUSEHOLD_FIELDS)
+    member_text = _row_text_expr(MEMBER_FIELDS)
+    content = (
+        rows.with_columns(__m=member_text, __h=hh_text)
+        .group_by("case_no")
+        .agg(pl.col("__h").first(), pl.col("__m").sort().str.join("\x1e"))
+        .with_columns(
+            content_sha256=(pl.col("__h") + "\x1d" + pl.col("__m")).map_batches(_sha256_batch, return_dtype=pl.String)
+        )
+        .select("case_no", "content_sha256")
+    )
+    first_rows = rows.sort("source_row").group_by("case_no", maintain_order=True).first()
+    sizes = rows.group_by("case_no").agg(
+        household_size=pl.len().cast(pl.Int32),
+        covered_count=pl.col("covered").fill_null(False).sum().cast(pl.Int32),
+        rows_in_file=pl.len().cast(pl.Int32),
+    )
+    v = (
+        first_rows.select(["case_no", "town_code"] + HOUSEHOLD_FIELDS)
+        .join(sizes, on="case_no")
+        .join(content, on="case_no")
+        .join(per_case_findings, on="case_no", how="left")
+        .with_columns(pl.col("n_errors", "n_hard", "n_soft_load", "n_warnings").fill_null(0),
+                      pl.col("holds").fill_null(False))
+        .join(
+            previous.select("case_no", "current_content_sha256", "ever_approved"), on="case_no", how="left"
+        )
+        .with_columns(pl.col("ever_approved").fill_null(False))
+    )
+    exit_status = pl.col("status").is_in(list(EXIT_STATUSES))
+    only_soft = (pl.col("n_errors") > 0) & (pl.col("n_errors") == pl.col("n_soft_load"))
+    acceptance = (
+        pl.when(pl.col("n_hard") > 0).then(pl.lit("rejected"))
+        .when(pl.col("n_errors") == 0).then(pl.lit("loaded"))
+        .when(exit_status | only_soft).then(pl.lit("loaded_with_errors"))
+        .otherwise(pl.lit("rejected"))
+    )
+    v = v.with_columns(acceptance=acceptance).with_columns(
+        acceptance=pl.when(
+            (pl.col("acceptance") != "rejected") & (pl.col("content_sha256") == pl.col("current_content_sha256"))
+        )
+        .then(pl.lit("unchanged"))
+        .otherwise(pl.col("acceptance"))
+    )
+    loaded = pl.col("acceptance").is_in(["loaded", "loaded_with_errors"])
+    first_approval = loaded & (pl.col("status") == "approved") & ~pl.col("ever_approved")
+    month_after = pl.col("decided_on").dt.month_start().dt.offset_by("1mo")
+    v = v.with_columns(
+        held=loaded & pl.col("holds"),
+        is_first_approval=first_approval,
+        effective_month=pl.when(first_approval).then(pl.col("benefit_from")).otherwise(month_after),
+        is_baseline=pl.lit(baseline),
+    ).drop("current_content_sha256", "ever_approved", "n_hard", "n_soft_load", "holds")
+
+    members = rows.with_columns(member_no=pl.int_range(1, pl.len() + 1).over("case_no", order_by="source_row")).select(
+        ["town_code", "case_no", "member_no", "source_row"] + MEMBER_FIELDS
+    )
+    row_warned = f.filter(pl.col("severity") != "error").select("source_row").unique().with_columns(__w=pl.lit(True))
+    out_rows = (
+        rows.select("source_sheet", "source_row", "case_no")
+        .join(v.select("case_no", "acceptance", "n_errors", "n_warnings"), on="case_no", how="left")
+        .join(row_warned, on="source_row", how="left")
+        .with_columns(
+            row_status=pl.when(pl.col("acceptance") == "rejected").then(pl.lit("rejected")).otherwise(pl.lit("accepted")),
+            warned=(pl.col("acceptance") != "rejected")
+            & (pl.col("__w").fill_null(False) | (pl.col("acceptance") == "loaded_with_errors")
+               | (pl.col("n_warnings") > 0)),
+        )
+        .select("source_sheet", "source_row", "case_no", "row_status", "warned")
+    )
+    return v, members, out_rows, f.select(
+        ["town_code", "case_no", "source_row", "id_no", "field", "value", "rule_id", "severity", "blocks_payment",
+         "message"]
+    )

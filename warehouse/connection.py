@@ -1,0 +1,238 @@
+"""Opening the warehouse: one user at a time, always migrated (SPEC §1, §7).
+
+DuckDB 2 lets one process hold the file for writing, and then nobody else may
+open it, not even read-only. So every caller, writer or reader, first takes an
+exclusive OS lock on `<warehouse>.lock` (the `filelock` package) and waits for
+it up to a timeout (reference setting `warehouse_lock_timeout_seconds`). While
+it waits it logs one line naming the holder, read from the sidecar
+`<warehouse>.lock.json` (pid, flow, since, host) that each holder writes. When
+the wait runs out it raises `WarehouseBusy` with a one-line reason. The
+connection is closed before the lock is released.
+
+    with open_warehouse(home, flow="ingest") as con:
+        con.execute(...)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock, Timeout
+
+from jiuzhu.home import Home, now_shanghai
+from jiuzhu.reference import Reference, load_reference
+from warehouse.migrate import migrate, pending_migrations
+
+log = logging.getLogger("jiuzhu.warehouse")
+
+TIMEOUT_SETTING = "warehouse_lock_timeout_seconds"
+DEFAULT_TIMEOUT_SECONDS = 600  # used only when the settings table lacks the key
+_DUCKDB_RETRY_SECONDS = 0.5
+_DUCKDB_LOCK_MESSAGE = re.compile(r"Could not set lock on file", re.IGNORECASE)
+
+# warehouses held by a thread of this process: path -> (thread id, flow)
+_held: dict[str, tuple[int, str]] = {}
+_held_guard = threading.Lock()
+
+
+class WarehouseBusy(TimeoutError):
+    """Another process holds the warehouse and the wait ran out; the message says who."""
+
+
+class WarehouseMissing(FileNotFoundError):
+    """A read-only open found no warehouse yet."""
+
+
+def lock_path(home: Home) -> Path:
+    return home.warehouse.with_name(home.warehouse.name + ".lock")
+
+
+def holder_path(home: Home) -> Path:
+    return home.warehouse.with_name(home.warehouse.name + ".lock.json")
+
+
+def read_holder(home: Home) -> dict | None:
+    """Who holds (or last held) the warehouse lock, from the sidecar; None when unknown."""
+    try:
+        info = json.loads(holder_path(home).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def describe_holder(info: dict | None) -> str:
+    if not info:
+        return "held by another process (no holder record)"
+    return (
+        f"held by flow {info.get('flow')!r} (pid {info.get('pid')} on {info.get('host')}, "
+        f"{info.get('mode', 'write')}, since {info.get('since')})"
+    )
+
+
+def lock_timeout(home: Home, ref: Reference | None = None) -> float:
+    """The configured wait, in seconds, from the reference settings of this home."""
+    ref = ref if ref is not None else load_reference(home.reference)
+    return float(ref.setting_int(TIMEOUT_SETTING, DEFAULT_TIMEOUT_SECONDS))
+
+
+def _write_holder(home: Home, info: dict) -> None:
+    path = holder_path(home)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _clear_holder(home: Home, token: str) -> None:
+    info = read_holder(home)
+    if info and info.get("token") == token:
+        with contextlib.suppress(OSError):
+            holder_path(home).unlink()
+
+
+def _remaining(deadline: float) -> float:
+    if math.isinf(deadline):
+        return -1  # filelock: wait forever
+    return max(0.0, deadline - time.monotonic())
+
+
+def _connect(home: Home, read_only: bool, deadline: float, flow: str) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, waiting while a program outside jiuzhu holds DuckDB's own lock."""
+    while True:
+        try:
+            con = duckdb.connect(str(home.warehouse), read_only=read_only)
+            con.execute("SET TimeZone = 'Asia/Shanghai'")
+            return con
+        except duckdb.IOException as exc:
+            if not _DUCKDB_LOCK_MESSAGE.search(str(exc)):
+                raise
+            if time.monotonic() >= deadline:
+                pid = re.search(r"PID (\d+)", str(exc))
+                who = f"pid {pid.group(1)}" if pid else "another program"
+                raise WarehouseBusy(
+                    f"warehouse {home.warehouse} is busy: {who} has the DuckDB file open outside jiuzhu; "
+                    f"flow {flow!r} gave up waiting"
+                ) from None
+            time.sleep(min(_DUCKDB_RETRY_SECONDS, max(0.01, deadline - time.monotonic())))
+
+
+def _open_migrated(home: Home, read_only: bool, deadline: float, flow: str) -> duckdb.DuckDBPyConnection:
+    if not read_only:
+        con = _connect(home, False, deadline, flow)
+        try:
+            migrate(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
+    con = _connect(home, True, deadline, flow)
+    try:
+        todo = pending_migrations(con)
+    except BaseException:
+        con.close()
+        raise
+    if not todo:
+        return con
+    # an older warehouse opened by a reader: upgrade it in place (we hold the lock), then reopen
+    con.close()
+    writer = _connect(home, False, deadline, flow)
+    try:
+        migrate(writer)
+    finally:
+        writer.close()
+    return _connect(home, True, deadline, flow)
+
+
+@contextlib.contextmanager
+def open_warehouse(
+    home: Home,
+    *,
+    flow: str,
+    timeout: float | None = None,
+    read_only: bool = False,
+    ref: Reference | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A migrated connection to `home.warehouse`, holding the warehouse lock while open.
+
+    `flow` names the holder for whoever has to wait. `timeout` is the wait in
+    seconds (None: the reference setting; 0: do not wait; negative: forever).
+    `read_only` opens DuckDB read-only (still under the lock: DuckDB 2 lets
+    nobody in while a writer has the file); a reader on a missing warehouse
+    raises `WarehouseMissing`, on an older one upgrades it first. `ref` saves
+    re-reading the reference tables for the timeout.
+    """
+    if timeout is None:
+        timeout = lock_timeout(home, ref)
+    if read_only and not home.warehouse.exists():
+        raise WarehouseMissing(f"no warehouse at {home.warehouse} yet: run a flow first")
+    home.warehouse_dir.mkdir(parents=True, exist_ok=True)
+    key = str(home.warehouse)
+    with _held_guard:
+        mine = _held.get(key)
+        if mine and mine[0] == threading.get_ident():
+            raise RuntimeError(
+                f"warehouse {home.warehouse} is already open in this thread (flow {mine[1]!r}): "
+                "pass that connection on instead of opening it again"
+            )
+
+    started = time.monotonic()
+    deadline = math.inf if timeout < 0 else started + timeout
+    lock = FileLock(lock_path(home), thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        wait_text = "indefinitely" if timeout < 0 else f"up to {timeout:g} s"
+        log.warning(
+            "warehouse %s is busy: %s; flow %r waits %s",
+            home.warehouse,
+            describe_holder(read_holder(home)),
+            flow,
+            wait_text,
+        )
+        try:
+            lock.acquire(timeout=_remaining(deadline))
+        except Timeout:
+            raise WarehouseBusy(
+                f"warehouse {home.warehouse} is busy: {describe_holder(read_holder(home))}; "
+                f"flow {flow!r} gave up after {time.monotonic() - started:.0f} s"
+            ) from None
+
+    token = uuid.uuid4().hex
+    con: duckdb.DuckDBPyConnection | None = None
+    try:
+        _write_holder(
+            home,
+            {
+                "pid": os.getpid(),
+                "flow": flow,
+                "since": now_shanghai().isoformat(timespec="seconds"),
+                "host": socket.gethostname(),
+                "mode": "read" if read_only else "write",
+                "token": token,
+            },
+        )
+        with _held_guard:
+            _held[key] = (threading.get_ident(), flow)
+        con = _open_migrated(home, read_only, deadline, flow)
+        yield con
+    finally:
+        try:
+            if con is not None:
+                con.close()  # an open transaction is rolled back here
+        finally:
+            with _held_guard:
+                if _held.get(key, (None,))[0] == threading.get_ident():
+                    del _held[key]
+            _clear_holder(home, token)
+            lock.release()

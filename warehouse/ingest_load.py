@@ -1,0 +1,127 @@
+"""Loading one town submission into the warehouse in one transaction (SPEC §2, §7).
+
+Everything a file changes — raw file and rows, case and member versions,
+findings, which version is current, superseded findings — commits together or
+not at all, so a crash leaves no half-loaded file and the next run finishes
+the work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from warehouse.sqlfiles import sql
+
+PREVIOUS_SCHEMA = {
+    "town_code": pl.String, "case_no": pl.String, "current_content_sha256": pl.String, "ever_approved": pl.Boolean,
+}
+
+
+def known_file(con: duckdb.DuckDBPyConnection, sha256: str) -> dict | None:
+    rows = con.execute("SELECT seq, status FROM raw.files WHERE file_sha256 = ?", [sha256]).fetchall()
+    return {"seq": rows[0][0], "status": rows[0][1]} if rows else None
+
+
+def known_hashes(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT file_sha256 FROM raw.files").fetchall()}
+
+
+def next_seq(con: duckdb.DuckDBPyConnection) -> int:
+    return con.execute("SELECT coalesce(max(seq), 0) + 1 FROM raw.files").fetchall()[0][0]
+
+
+def record_path(con: duckdb.DuckDBPyConnection, sha256: str, rel_path: str, run_id: str) -> None:
+    con.execute(
+        "INSERT INTO raw.file_paths VALUES (?, ?, ?) ON CONFLICT DO NOTHING", [sha256, rel_path, run_id]
+    )
+
+
+def previous_state(con: duckdb.DuckDBPyConnection, town_code: str, case_nos: list[str], seq: int) -> pl.DataFrame:
+    wanted = pl.DataFrame({"town_code": [town_code] * len(case_nos), "case_no": case_nos},
+                          schema={"town_code": pl.String, "case_no": pl.String})
+    with registered(con, "wanted", wanted):
+        got = con.sql(sql("ingest/previous_state"), params={"seq": seq}).pl()
+    return got.cast(PREVIOUS_SCHEMA) if got.height else pl.DataFrame(schema=PREVIOUS_SCHEMA)
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    file_row: dict,
+    raw_rows: pl.DataFrame | None,
+    versions: pl.DataFrame | None,
+    members: pl.DataFrame | None,
+    findings: pl.DataFrame,
+    as_of: date,
+    replace: bool = False,
+    fail_after: Callable[[str], None] | None = None,
+) -> None:
+    """Write one file's outcome atomically. `replace` re-loads a file read again
+    on purpose (--reprocess): its earlier rows, versions and findings are
+    replaced, and it keeps its place in the version order.
+    `fail_after(step)` is a test hook that may raise between steps."""
+    step = fail_after or (lambda _s: None)
+    sha = file_row["file_sha256"]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        touched = versions.select("town_code", "case_no") if versions is not None else None
+        if replace:
+            before = con.sql(
+                "SELECT town_code, case_no FROM core.case_versions WHERE file_sha256 = $sha", params={"sha": sha}
+            ).pl()
+            touched = before if touched is None else pl.concat([touched, before])
+            _delete_file(con, sha)
+        con.execute(sql("ingest/insert_file"), file_row)
+        step("file")
+        if raw_rows is not None and raw_rows.height:
+            _insert(con, "new_rows", raw_rows, "ingest/insert_rows")
+        step("rows")
+        if versions is not None and versions.height:
+            _insert(con, "new_versions", versions, "ingest/insert_versions")
+            _insert(con, "new_members", members, "ingest/insert_members")
+        step("versions")
+        if findings.height:
+            _insert(con, "new_findings", findings, "ingest/upsert_findings")
+        step("findings")
+        if touched is not None and touched.height:
+            with registered(con, "touched", touched.unique()):
+                con.execute(sql("ingest/refresh_current"))
+                con.execute(sql("ingest/supersede_findings"), {"as_of": as_of})
+        step("current")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _insert(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, statement: str) -> None:
+    with registered(con, name, frame):
+        con.execute(sql(statement))
+
+
+@contextlib.contextmanager
+def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> Iterator[None]:
+    """A Polars frame visible to SQL as `name` for the duration of the block."""
+    con.register(name, frame.to_arrow())
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(name)
+
+
+def _delete_file(con: duckdb.DuckDBPyConnection, sha: str) -> None:
+    for statement in (
+        "DELETE FROM checks.findings WHERE file_sha256 = ? AND rule_id SIMILAR TO '[PV][0-9]+'",
+        "DELETE FROM core.member_versions WHERE version_id IN "
+        "(SELECT version_id FROM core.case_versions WHERE file_sha256 = ?)",
+        "DELETE FROM core.case_versions WHERE file_sha256 = ?",
+        "DELETE FROM raw.submission_rows WHERE file_sha256 = ?",
+        "DELETE FROM raw.files WHERE file_sha256 = ?",
+    ):
+        con.execute(statement, [sha])

@@ -1,0 +1,2 @@
+INSERT INTO core.member_versions BY NAME
+SELECT * FROM new_members

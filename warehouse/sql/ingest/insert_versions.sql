@@ -1,0 +1,2 @@
+INSERT INTO core.case_versions BY NAME
+SELECT * FROM new_versions
