@@ -54,8 +54,12 @@ def town_code_findings(typed: pl.DataFrame, ctx: SubmissionContext) -> pl.DataFr
     )
 
 
-def validate_submission(typed: pl.DataFrame, ctx: SubmissionContext) -> pl.DataFrame:
-    """All submission findings for one file (the V-rules' seam)."""
+def validate_submission(typed: pl.DataFrame, ctx: SubmissionContext, previous: pl.DataFrame) -> pl.DataFrame:
+    """All submission findings for one file (the V-rules' seam).
+
+    previous: per case of the file (town_code, case_no) its state before this
+    file in the version order — current_content_sha256, ever_approved,
+    ever_decided, first_ingested_on (warehouse.ingest_load.PREVIOUS_SCHEMA)."""
     parts = [town_code_findings(typed, ctx)]
     found = pl.concat([p.select(list(FINDING_COLUMNS)).cast(FINDING_COLUMNS) for p in parts]) if parts else empty_findings()
     if ctx.baseline:

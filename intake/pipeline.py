@@ -111,15 +111,15 @@ def ingest_file(
     typed, norm_findings = normalise_submission(raw, {f: ref.code_map(f) for f in CODED_FIELDS})
     norm_findings = norm_findings.rename({"message_zh": "message"}) if "message_zh" in norm_findings.columns else norm_findings
     norm_findings = norm_findings.join(typed.select("source_row", "id_no"), on="source_row", how="left")
+    case_nos = typed.select(case_key_expr().alias("k"))["k"].unique().to_list()
+    previous = ingest_load.previous_state(con, candidate.folder, case_nos, seq)
     ctx = SubmissionContext(folder=candidate.folder, town_codes=frozenset(ref.town_codes), as_of=settings.as_of,
                             baseline=settings.baseline, extra={"ref": ref})
-    v_findings = validate_submission(typed, ctx)
+    v_findings = validate_submission(typed, ctx, previous)
     findings_in = pl.concat([
         norm_findings.with_columns(case_no=pl.lit(None, pl.String)).select(list(FINDING_COLUMNS)).cast(FINDING_COLUMNS),
         v_findings.select(list(FINDING_COLUMNS)).cast(FINDING_COLUMNS),
     ])
-    case_nos = typed.select(case_key_expr().alias("k"))["k"].unique().to_list()
-    previous = ingest_load.previous_state(con, candidate.folder, case_nos, seq)
     versions, members, row_outcome, findings = build_versions(
         typed, findings_in, folder=candidate.folder, previous=previous, baseline=settings.baseline
     )

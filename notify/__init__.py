@@ -1,0 +1,41 @@
+"""Notifications (SPEC §6): masked digests per town and for the district, sent through apprise.
+
+from notify import DigestItem, Notifier, compose_digest, record_delivery
+
+digest = compose_digest(code, name, items, open_counts, "入库", as_of)
+result = Notifier(home).send(code, digest)        # delivered | no_target | failed, never raises
+record_delivery(con, run_id, digest, result)      # audit.notifications (no body stored)
+"""
+
+from notify.delivery import (
+    DELIVERED,
+    FAILED,
+    NO_TARGET,
+    DeliveryResult,
+    Notifier,
+    outbox_url,
+    register_outbox,
+    write_outbox_message,
+)
+from notify.digest import DISTRICT_TAG, KINDS, Digest, DigestItem, compose_digest, mask_member
+from notify.record import body_sha256, last_delivered_at, record_delivery
+
+__all__ = [
+    "DELIVERED",
+    "DISTRICT_TAG",
+    "FAILED",
+    "KINDS",
+    "NO_TARGET",
+    "DeliveryResult",
+    "Digest",
+    "DigestItem",
+    "Notifier",
+    "body_sha256",
+    "compose_digest",
+    "last_delivered_at",
+    "mask_member",
+    "outbox_url",
+    "record_delivery",
+    "register_outbox",
+    "write_outbox_message",
+]
