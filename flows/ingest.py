@@ -3,9 +3,9 @@ accounted for, a return file and receipt for each, one digest per town."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
+import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -19,6 +19,7 @@ from notify.digest import DigestItem, compose_digest
 from notify.record import record_delivery
 from warehouse.audit import finish_run, inputs_digest, start_run
 from warehouse.connection import open_warehouse
+from warehouse.sqlfiles import sql
 
 
 @task(cache_policy=NO_CACHE)
@@ -55,30 +56,29 @@ def ingest_one_file(home_root: str, candidate_info: dict, as_of: str, run_id: st
     return outcome.counts()
 
 
+FAMILY_LABELS = {"P": "文件与数据问题", "V": "审核问题", "X": "核对异常", "M": "动态管理", "S": "抽查问题", "B": "银行退回"}
+
+
 @task(cache_policy=NO_CACHE)
-def notify_towns(home_root: str, run_id: str, as_of: str, outcomes: list[dict]) -> dict[str, str]:
-    """One digest per town about what this run returned to it."""
+def notify_towns(home_root: str, run_id: str, as_of: str) -> dict[str, str]:
+    """One digest per town about what this run returned to it (read from the
+    warehouse, so no personal data passes between tasks)."""
     home = Home(Path(home_root))
     ref = load_reference(home.reference)
-    items: dict[str, list[DigestItem]] = defaultdict(list)
-    for o in outcomes:
-        if o["status"] == "known":
-            continue
-        name = Path(o["rel_path"]).name
-        if o.get("error"):
-            items[o["folder"]].append(DigestItem("rejection", "P01" if o["status"] == "unreadable" else "P02",
-                                                 None, f"文件《{name}》未能接收：{o['error']}"))
-        elif o["rows_rejected"] or o["rows_warned"]:
-            rules = "、".join(f"{r}×{n}" for r, n in o["findings_by_rule"].items())
-            items[o["folder"]].append(DigestItem(
-                "rejection", next(iter(o["findings_by_rule"]), "V00"), None,
-                f"文件《{name}》退回{o['rows_rejected']}行、提示{o['rows_warned']}行（{rules}），请查看问题清单后修改重报"))
     notifier = Notifier(home, town_codes=ref.town_codes)
     sent: dict[str, str] = {}
     with open_warehouse(home, flow="ingest", ref=ref) as con:
-        for tag, town_items in sorted(items.items()):
+        new = con.sql(sql("notify/new_submission_findings"), params={"run_id": run_id}).pl()
+        open_counts = con.sql(sql("notify/open_counts")).pl()
+        for (tag,), rows in sorted(new.group_by("town_code")):
+            items = [
+                DigestItem("rejection", r["first_rule"], r["case_no"], f"{r['rules']}：{r['message']}",
+                           count=max(1, r["n"]))
+                for r in rows.iter_rows(named=True)
+            ]
+            counts = {FAMILY_LABELS.get(f, f): n for _, f, n in open_counts.filter(pl.col("town_code") == tag).rows()}
             town = ref.town(tag)
-            digest = compose_digest(tag, town["name"] if town else tag, town_items, {}, "报送接收", parse_as_of(as_of))
+            digest = compose_digest(tag, town["name"] if town else tag, items, counts, "报送接收", parse_as_of(as_of))
             result = notifier.send(tag, digest)
             record_delivery(con, run_id, digest, result)
             sent[tag] = result.status
@@ -126,7 +126,7 @@ def ingest_flow(home: str, as_of: str | None = None, baseline: bool = False, rep
         "not_yet_arrived": found["not_yet_arrived"],
     }
     if notify and new:
-        summary["notified"] = notify_towns(home, run_id, as_of, new)
+        summary["notified"] = notify_towns(home, run_id, as_of)
     close_run(home, run_id, summary, error)
     log.info("ingest: %s new files, %s rows read, %s accepted, %s rejected, %s warned",
              summary["files_new"], summary["rows_read"], summary["rows_accepted"], summary["rows_rejected"],

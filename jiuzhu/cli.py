@@ -6,6 +6,7 @@ Prefect: flows are imported inside the commands that run them.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from datetime import date
@@ -33,7 +34,11 @@ AsOfOpt = Annotated[
 ]
 
 DEMO_MARKER = ".jiuzhu-demo"
-FLOWS = ("reference",)
+# flow name -> (module, function); modules are imported only when a flow runs
+FLOWS: dict[str, tuple[str, str]] = {
+    "reference": ("flows.reference", "reference_flow"),
+    "ingest": ("flows.ingest", "ingest_flow"),
+}
 
 
 def fail(reason: str) -> None:
@@ -71,27 +76,48 @@ def synth(
 
 @app.command()
 def run(
-    flow: Annotated[str, typer.Argument(help=f"One of: {', '.join(FLOWS)}.")],
+    flow: Annotated[str, typer.Argument(help="Flow to run now: " + ", ".join(FLOWS) + ".")],
     home: HomeOpt = None,
     as_of: AsOfOpt = None,
+    baseline: Annotated[bool, typer.Option("--baseline", help="ingest: load the go-live caseload.")] = False,
+    reprocess: Annotated[
+        str | None, typer.Option("--reprocess", help="ingest: re-read the file with this SHA-256 (or prefix).")
+    ] = None,
+    all_versions: Annotated[
+        bool, typer.Option("--all", help="validate: re-check every current version.")
+    ] = False,
 ) -> None:
-    """Run one flow now."""
+    """Run one flow now (through Prefect)."""
     if flow not in FLOWS:
         fail(f"unknown flow {flow!r}; choose one of: {', '.join(FLOWS)}")
     h = Home.resolve(home)
     _as_of(as_of)
-    from flows.reference import reference_flow
+    if (baseline or reprocess) and flow != "ingest":
+        fail("--baseline and --reprocess belong to `jiuzhu run ingest`")
+    if all_versions and flow != "validate":
+        fail("--all belongs to `jiuzhu run validate`")
+    module, function = FLOWS[flow]
+    import importlib
 
-    _run_guarded(lambda: reference_flow(home=str(h.root), as_of=as_of))
+    flow_fn = getattr(importlib.import_module(module), function)
+    params: dict = {"home": str(h.root), "as_of": as_of}
+    if flow == "ingest":
+        params |= {"baseline": baseline, "reprocess": reprocess}
+    if flow == "validate":
+        params |= {"all": all_versions}
+    result = _run_guarded(lambda: flow_fn(**params))
+    if isinstance(result, dict):
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
 
 
 def _run_guarded(call):
     from jiuzhu.reference import ReferenceError
-    from warehouse.connection import WarehouseBusy
+    from warehouse.connection import WarehouseBusy, WarehouseMissing
+    from warehouse.migrate import MigrationError
 
     try:
         return call()
-    except (ReferenceError, WarehouseBusy, ValueError, OSError) as exc:
+    except (ReferenceError, WarehouseBusy, WarehouseMissing, MigrationError, ValueError, OSError) as exc:
         fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
