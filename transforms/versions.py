@@ -147,7 +147,8 @@ def build_versions(
     v = v.with_columns(
         held=loaded & pl.col("holds"),
         is_first_approval=first_approval,
-        effective_month=pl.when(first_approval).then(pl.col("benefit_from")).otherwise(month_after),
+        # a first approval takes effect from benefit_from (the month after the decision if absent)
+        effective_month=pl.when(first_approval).then(pl.coalesce("benefit_from", month_after)).otherwise(month_after),
         is_baseline=pl.lit(baseline),
     ).drop("current_content_sha256", "ever_approved", "n_hard", "n_soft_load", "holds")
 

@@ -1,0 +1,1 @@
+"""Money out: the monthly close, bank returns, voids, re-issues and one-off payments."""
