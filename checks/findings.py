@@ -11,15 +11,15 @@ import hashlib
 import polars as pl
 
 
-def finding_id(rule_id: str, town_code: str | None, case_no: str | None, id_no: str | None, evidence: str) -> str:
+def finding_id(
+    rule_id: str, town_code: str | None, case_no: str | None, id_no: str | None, evidence: str
+) -> str:
     parts = [rule_id, town_code or "", case_no or "", id_no or "", evidence]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 def _ids(batch: pl.Series) -> pl.Series:
-    return pl.Series(
-        [hashlib.sha256(v.encode()).hexdigest()[:32] for v in batch.to_list()], dtype=pl.String
-    )
+    return pl.Series([hashlib.sha256(v.encode()).hexdigest()[:32] for v in batch.to_list()], dtype=pl.String)
 
 
 def finding_id_expr() -> pl.Expr:

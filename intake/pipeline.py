@@ -29,8 +29,18 @@ from transforms.submission import normalise_submission
 from transforms.versions import FINDING_COLUMNS, build_versions, case_key_expr
 from warehouse import ingest_load
 
-CODED_FIELDS = ("program", "status", "decided_level", "relation", "yes_no", "disability_type",
-                "disability_grade", "schooling", "work_ability", "self_care")
+CODED_FIELDS = (
+    "program",
+    "status",
+    "decided_level",
+    "relation",
+    "yes_no",
+    "disability_type",
+    "disability_grade",
+    "schooling",
+    "work_ability",
+    "self_care",
+)
 
 
 @dataclass
@@ -79,12 +89,29 @@ def ingest_file(
 
     result = read_submission(candidate.path, ref.header_map(), ref.required_fields())
     file_row = {
-        "file_sha256": sha, "folder": candidate.folder, "rel_path": candidate.rel_path, "name": candidate.name,
-        "size_bytes": candidate.size, "modified_at": candidate.modified_at, "arrived_on": candidate.arrived_on,
-        "ingested_on": settings.as_of, "received_at": now_shanghai(), "run_id": settings.run_id, "seq": seq,
-        "file_format": result.file_format, "encoding": result.encoding, "sheet": result.sheet,
-        "header_row": result.header_row, "is_baseline": settings.baseline, "status": "loaded", "error": None,
-        "rows_read": 0, "rows_accepted": 0, "rows_rejected": 0, "rows_warned": 0, "cases": 0,
+        "file_sha256": sha,
+        "folder": candidate.folder,
+        "rel_path": candidate.rel_path,
+        "name": candidate.name,
+        "size_bytes": candidate.size,
+        "modified_at": candidate.modified_at,
+        "arrived_on": candidate.arrived_on,
+        "ingested_on": settings.as_of,
+        "received_at": now_shanghai(),
+        "run_id": settings.run_id,
+        "seq": seq,
+        "file_format": result.file_format,
+        "encoding": result.encoding,
+        "sheet": result.sheet,
+        "header_row": result.header_row,
+        "is_baseline": settings.baseline,
+        "status": "loaded",
+        "error": None,
+        "rows_read": 0,
+        "rows_accepted": 0,
+        "rows_rejected": 0,
+        "rows_warned": 0,
+        "cases": 0,
     }
     outcome = FileOutcome(candidate.rel_path, candidate.folder, sha, "loaded")
     if not result.ok:
@@ -94,43 +121,82 @@ def ingest_file(
         outcome.findings_by_rule = {problem.rule_id: 1}
         findings = _finding_rows(
             pl.DataFrame(
-                {"town_code": [candidate.folder], "case_no": [None], "source_row": [None], "id_no": [None],
-                 "field": [None], "value": [None], "rule_id": [problem.rule_id], "severity": ["error"],
-                 "blocks_payment": [False], "message": [problem.message_zh]},
+                {
+                    "town_code": [candidate.folder],
+                    "case_no": [None],
+                    "source_row": [None],
+                    "id_no": [None],
+                    "field": [None],
+                    "value": [None],
+                    "rule_id": [problem.rule_id],
+                    "severity": ["error"],
+                    "blocks_payment": [False],
+                    "message": [problem.message_zh],
+                },
                 schema=_FINDING_SCHEMA,
             ),
-            sha, settings, version_ids=None,
+            sha,
+            settings,
+            version_ids=None,
         )
-        ingest_load.load_file(con, file_row=file_row, raw_rows=None, versions=None, members=None,
-                              findings=findings, as_of=settings.as_of, replace=reprocess, fail_after=fail_after)
+        ingest_load.load_file(
+            con,
+            file_row=file_row,
+            raw_rows=None,
+            versions=None,
+            members=None,
+            findings=findings,
+            as_of=settings.as_of,
+            replace=reprocess,
+            fail_after=fail_after,
+        )
         ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
         write_return_files(home, ref, file_row, None, findings)
         return outcome
 
     raw = result.rows
     typed, norm_findings = normalise_submission(raw, {f: ref.code_map(f) for f in CODED_FIELDS})
-    norm_findings = norm_findings.rename({"message_zh": "message"}) if "message_zh" in norm_findings.columns else norm_findings
+    norm_findings = (
+        norm_findings.rename({"message_zh": "message"})
+        if "message_zh" in norm_findings.columns
+        else norm_findings
+    )
     norm_findings = norm_findings.join(typed.select("source_row", "id_no"), on="source_row", how="left")
     case_nos = typed.select(case_key_expr().alias("k"))["k"].unique().to_list()
     previous = ingest_load.previous_state(con, candidate.folder, case_nos, seq)
-    ctx = SubmissionContext(folder=candidate.folder, town_codes=frozenset(ref.town_codes), as_of=settings.as_of,
-                            baseline=settings.baseline, extra={"ref": ref})
+    ctx = SubmissionContext(
+        folder=candidate.folder,
+        town_codes=frozenset(ref.town_codes),
+        as_of=settings.as_of,
+        baseline=settings.baseline,
+        extra={"ref": ref},
+    )
     v_findings = validate_submission(typed, ctx, previous)
-    findings_in = pl.concat([
-        norm_findings.with_columns(case_no=pl.lit(None, pl.String)).select(list(FINDING_COLUMNS)).cast(FINDING_COLUMNS),
-        v_findings.select(list(FINDING_COLUMNS)).cast(FINDING_COLUMNS),
-    ])
+    findings_in = pl.concat(
+        [
+            norm_findings.with_columns(case_no=pl.lit(None, pl.String))
+            .select(list(FINDING_COLUMNS))
+            .cast(FINDING_COLUMNS),
+            v_findings.select(list(FINDING_COLUMNS)).cast(FINDING_COLUMNS),
+        ]
+    )
     versions, members, row_outcome, findings = build_versions(
         typed, findings_in, folder=candidate.folder, previous=previous, baseline=settings.baseline
     )
     version_ids = versions.select(
-        "case_no", pl.when(pl.col("acceptance") == "unchanged").then(None).otherwise(
-            pl.lit(sha) + ":" + pl.col("town_code") + ":" + pl.col("case_no")).alias("version_id"),
+        "case_no",
+        pl.when(pl.col("acceptance") == "unchanged")
+        .then(None)
+        .otherwise(pl.lit(sha) + ":" + pl.col("town_code") + ":" + pl.col("case_no"))
+        .alias("version_id"),
         "acceptance",
     )
-    current_ids = _current_ids(con, candidate.folder, versions.filter(pl.col("acceptance") == "unchanged")["case_no"])
+    current_ids = _current_ids(
+        con, candidate.folder, versions.filter(pl.col("acceptance") == "unchanged")["case_no"]
+    )
     row_ids = version_ids.join(current_ids, on="case_no", how="left").select(
-        "case_no", pl.coalesce("version_id", "current_id").alias("version_id"))
+        "case_no", pl.coalesce("version_id", "current_id").alias("version_id")
+    )
 
     db_rows = _raw_rows(raw, typed, row_outcome, row_ids, sha)
     db_versions, db_members = _version_frames(versions, members, version_ids, sha, seq, settings)
@@ -143,22 +209,39 @@ def ingest_file(
         rows_warned=int(row_outcome["warned"].sum()),
         cases=versions.height,
     )
-    ingest_load.load_file(con, file_row=file_row, raw_rows=db_rows, versions=db_versions, members=db_members,
-                          findings=db_findings, as_of=settings.as_of, replace=reprocess, fail_after=fail_after)
+    ingest_load.load_file(
+        con,
+        file_row=file_row,
+        raw_rows=db_rows,
+        versions=db_versions,
+        members=db_members,
+        findings=db_findings,
+        as_of=settings.as_of,
+        replace=reprocess,
+        fail_after=fail_after,
+    )
     ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
 
     for key in ("rows_read", "rows_accepted", "rows_rejected", "rows_warned", "cases"):
         setattr(outcome, key, file_row[key])
     outcome.findings_by_rule = dict(sorted(findings.group_by("rule_id").len().iter_rows()))
     returned = raw.with_columns(case_key=typed.select(case_key_expr())["case_no"]).join(
-        row_outcome.select("source_row", "row_status"), on="source_row", how="left")
+        row_outcome.select("source_row", "row_status"), on="source_row", how="left"
+    )
     write_return_files(home, ref, file_row, returned, findings.rename({"case_no": "case_key"}))
     return outcome
 
 
 _FINDING_SCHEMA = {
-    "town_code": pl.String, "case_no": pl.String, "source_row": pl.Int64, "id_no": pl.String, "field": pl.String,
-    "value": pl.String, "rule_id": pl.String, "severity": pl.String, "blocks_payment": pl.Boolean,
+    "town_code": pl.String,
+    "case_no": pl.String,
+    "source_row": pl.Int64,
+    "id_no": pl.String,
+    "field": pl.String,
+    "value": pl.String,
+    "rule_id": pl.String,
+    "severity": pl.String,
+    "blocks_payment": pl.Boolean,
     "message": pl.String,
 }
 
@@ -175,8 +258,9 @@ def _current_ids(con: duckdb.DuckDBPyConnection, town: str, case_nos: pl.Series)
     return got.cast(schema) if got.height else pl.DataFrame(schema=schema)
 
 
-def _raw_rows(raw: pl.DataFrame, typed: pl.DataFrame, outcome: pl.DataFrame, row_ids: pl.DataFrame,
-              sha: str) -> pl.DataFrame:
+def _raw_rows(
+    raw: pl.DataFrame, typed: pl.DataFrame, outcome: pl.DataFrame, row_ids: pl.DataFrame, sha: str
+) -> pl.DataFrame:
     cols = [pl.col(f) if f in raw.columns else pl.lit(None, pl.String).alias(f) for f in RAW_FIELDS]
     keyed = raw.select(["source_sheet", "source_row", "source_ref", "extra_json"] + cols).with_columns(
         case_key=typed.select(case_key_expr())["case_no"]
@@ -194,8 +278,11 @@ def _version_frames(versions, members, version_ids, sha, seq, settings):
         pl.col("version_id").is_not_null()
     )
     db_versions = kept.with_columns(
-        file_sha256=pl.lit(sha), seq=pl.lit(seq, pl.Int64), ingested_on=pl.lit(settings.as_of),
-        run_id=pl.lit(settings.run_id), is_current=pl.lit(False),
+        file_sha256=pl.lit(sha),
+        seq=pl.lit(seq, pl.Int64),
+        ingested_on=pl.lit(settings.as_of),
+        run_id=pl.lit(settings.run_id),
+        is_current=pl.lit(False),
         monthly_benefit=fen_to_decimal_expr(pl.col("monthly_benefit_fen")),
     ).drop("monthly_benefit_fen", "n_errors", "n_warnings")
     db_members = (
@@ -211,15 +298,21 @@ def _version_frames(versions, members, version_ids, sha, seq, settings):
     return db_versions, db_members
 
 
-def _finding_rows(findings: pl.DataFrame, sha: str, settings: IngestSettings,
-                  version_ids: pl.DataFrame | None) -> pl.DataFrame:
-    meta = pl.DataFrame({
-        "rule_id": list(RULES), "__sev": [r.severity for r in RULES.values()],
-        "__blocks": [r.blocks_payment for r in RULES.values()],
-    })
-    f = findings.join(meta, on="rule_id", how="left").with_columns(
-        severity=pl.col("__sev"), blocks_payment=pl.col("__blocks"), evidence_key=pl.lit(sha)
-    ).drop("__sev", "__blocks")
+def _finding_rows(
+    findings: pl.DataFrame, sha: str, settings: IngestSettings, version_ids: pl.DataFrame | None
+) -> pl.DataFrame:
+    meta = pl.DataFrame(
+        {
+            "rule_id": list(RULES),
+            "__sev": [r.severity for r in RULES.values()],
+            "__blocks": [r.blocks_payment for r in RULES.values()],
+        }
+    )
+    f = (
+        findings.join(meta, on="rule_id", how="left")
+        .with_columns(severity=pl.col("__sev"), blocks_payment=pl.col("__blocks"), evidence_key=pl.lit(sha))
+        .drop("__sev", "__blocks")
+    )
     if version_ids is not None:
         f = f.join(version_ids.select("case_no", "version_id"), on="case_no", how="left")
     else:
@@ -227,7 +320,9 @@ def _finding_rows(findings: pl.DataFrame, sha: str, settings: IngestSettings,
     f = collapse_findings(f)
     return f.with_columns(
         file_sha256=pl.lit(sha),
-        first_seen_run=pl.lit(settings.run_id), last_seen_run=pl.lit(settings.run_id),
-        status=pl.lit("open"), first_seen_on=pl.lit(settings.as_of),
+        first_seen_run=pl.lit(settings.run_id),
+        last_seen_run=pl.lit(settings.run_id),
+        status=pl.lit("open"),
+        first_seen_on=pl.lit(settings.as_of),
         source_row=pl.col("source_row").cast(pl.Int32),
     ).drop("value")

@@ -183,9 +183,7 @@ def _assemble(
     row_no = (pl.int_range(pl.len(), dtype=pl.Int64) + first_row_no).alias("source_row")
     grid = grid.with_columns(row_no)
     if cols:
-        filled = pl.any_horizontal(
-            [(pl.col(c).str.strip_chars() != "").fill_null(False) for c in cols]
-        )
+        filled = pl.any_horizontal([(pl.col(c).str.strip_chars() != "").fill_null(False) for c in cols])
         grid = grid.filter(filled)
     else:
         grid = grid.clear()
@@ -313,7 +311,9 @@ def _read_csv(data: bytes, header_map: dict[str, str], required: list[str], resu
     header_cells: list[object] = list(records[header_idx])
     width = len(header_cells)
     schema = {f"c{i}": pl.String for i in range(width)}
-    payload = text.encode("utf-8") if encoding == "gb18030" else (data[3:] if encoding == "utf-8-sig" else data)
+    payload = (
+        text.encode("utf-8") if encoding == "gb18030" else (data[3:] if encoding == "utf-8-sig" else data)
+    )
     try:
         grid = pl.read_csv(
             payload,
@@ -337,7 +337,9 @@ def _python_csv(text: str, sep: str, header_idx: int) -> tuple[pl.DataFrame, int
     except csv.Error as exc:
         raise _p01("文件无法读取：CSV格式错误", str(exc)) from exc
     width = max([len(r) for r in records] + [len(_first_records(text, sep)[header_idx])])
-    columns = {f"c{i}": [(r[i] if i < len(r) and r[i] != "" else None) for r in records] for i in range(width)}
+    columns = {
+        f"c{i}": [(r[i] if i < len(r) and r[i] != "" else None) for r in records] for i in range(width)
+    }
     return pl.DataFrame(columns, schema={c: pl.String for c in columns}), width
 
 
@@ -458,5 +460,7 @@ def read_submission(path: Path, header_map: dict[str, str], required: list[str])
         result.problems = [rejected.problem]
     except Exception as exc:  # noqa: BLE001 - nothing escapes: an unexpected failure is a P01
         result.rows = None
-        result.problems = [Problem("P01", "文件无法读取：内容格式无法识别", f"{type(exc).__name__}: {exc}"[:300])]
+        result.problems = [
+            Problem("P01", "文件无法读取：内容格式无法识别", f"{type(exc).__name__}: {exc}"[:300])
+        ]
     return result

@@ -34,10 +34,12 @@ AsOfOpt = Annotated[
 ]
 
 DEMO_MARKER = ".jiuzhu-demo"
+PERIOD_FLOWS = ("close-month", "sample", "report", "cycle")
 # flow name -> (module, function); modules are imported only when a flow runs
 FLOWS: dict[str, tuple[str, str]] = {
     "reference": ("flows.reference", "reference_flow"),
     "ingest": ("flows.ingest", "ingest_flow"),
+    "close-month": ("flows.close_month", "close_month_flow"),
 }
 
 
@@ -86,6 +88,11 @@ def run(
     all_versions: Annotated[
         bool, typer.Option("--all", help="validate: re-check every current version.")
     ] = False,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="YYYY-MM: close-month (default this month), sample and report (last month).",
+                     show_default=False),
+    ] = None,
 ) -> None:
     """Run one flow now (through Prefect)."""
     if flow not in FLOWS:
@@ -105,6 +112,10 @@ def run(
         params |= {"baseline": baseline, "reprocess": reprocess}
     if flow == "validate":
         params |= {"all": all_versions}
+    if period is not None:
+        if flow not in PERIOD_FLOWS:
+            fail(f"--period does not apply to {flow}")
+        params["period"] = period
     result = _run_guarded(lambda: flow_fn(**params))
     if isinstance(result, dict):
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
@@ -139,6 +150,11 @@ def demo(
     root.mkdir(parents=True, exist_ok=True)
     (root / DEMO_MARKER).write_text("created by jiuzhu demo\n", encoding="utf-8")
     _run_guarded(lambda: run_demo(Home(root), households=households, echo=typer.echo))
+
+
+from jiuzhu.commands.payments import app as payments_app  # noqa: E402
+
+app.add_typer(payments_app, name="payments")
 
 
 def main() -> None:  # pragma: no cover - console entry point

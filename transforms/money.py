@@ -46,11 +46,11 @@ def parse_yuan_text(text: str | None) -> int | None:
 def yuan_text_to_fen_expr(text: pl.Expr) -> pl.Expr:
     """Vectorised parse of yuan text to fen (null when unreadable; half-up at the fen)."""
     cleaned = fold_fullwidth_expr(text).str.replace_all(r"[,，元¥\s]", "")
-    ok = cleaned.str.contains(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+    ok = cleaned.str.contains(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")  # \d would match any Unicode digit
     sign = pl.when(cleaned.str.starts_with("-")).then(-1).otherwise(1)
     body = cleaned.str.replace(r"^[+-]", "")
-    whole = body.str.extract(r"^(\d*)", 1).replace("", "0").cast(pl.Int64, strict=False)
-    frac = (body.str.extract(r"\.(\d*)$", 1).fill_null("") + "000").str.slice(0, 3).cast(pl.Int64)
+    whole = body.str.extract(r"^([0-9]*)", 1).replace("", "0").cast(pl.Int64, strict=False)
+    frac = (body.str.extract(r"\.([0-9]*)$", 1).fill_null("") + "000").str.slice(0, 3).cast(pl.Int64)
     fen = whole * 100 + (frac + 5) // 10  # third decimal rounds half-up at the fen
     return pl.when(ok).then(sign * fen).otherwise(None)
 

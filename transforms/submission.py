@@ -165,12 +165,12 @@ EXCEL_EPOCH = date(1899, 12, 30)
 SERIAL_MIN, SERIAL_MAX = 61, 73050  # 1900-03-01 .. 2099-12-31
 YEAR_MIN, YEAR_MAX = 1900, 2100
 
-_TIME_SUFFIX = r"(?:[Tt]|\s+)\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$"
-_YMD = r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"
-_YMD_COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
-_SERIAL = r"^\d{1,5}(?:\.\d+)?$"
-_YM = r"^(\d{4})[-/.年](\d{1,2})月?$"
-_YM_COMPACT = r"^(\d{4})(\d{2})$"
+_TIME_SUFFIX = r"(?:[Tt]|\s+)[0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?$"
+_YMD = r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?$"
+_YMD_COMPACT = r"^([0-9]{4})([0-9]{2})([0-9]{2})$"
+_SERIAL = r"^[0-9]{1,5}(?:\.[0-9]+)?$"
+_YM = r"^([0-9]{4})[-/.年]([0-9]{1,2})月?$"
+_YM_COMPACT = r"^([0-9]{4})([0-9]{2})$"
 
 
 # ---------------------------------------------------------------- scalar-free parsers (expressions)
@@ -181,18 +181,13 @@ def _squeezed(text: pl.Expr) -> pl.Expr:
     return fold_fullwidth_expr(text).str.replace_all(r"\s+", "")
 
 
-def _blank(text: pl.Expr) -> pl.Expr:
-    """True when a raw cell is empty (null or only spaces, incl. full-width)."""
-    return text.is_null() | (text.str.replace_all(r"[\s\u3000\u00a0]+", "") == "")
-
-
 def _in_range(d: pl.Expr) -> pl.Expr:
     year = d.dt.year()
     return pl.when((year >= YEAR_MIN) & (year <= YEAR_MAX)).then(d).otherwise(None)
 
 
 def _serial_date(s: pl.Expr) -> pl.Expr:
-    days = s.str.extract(r"^(\d{1,5})", 1).cast(pl.Int64, strict=False)
+    days = s.str.extract(r"^([0-9]{1,5})", 1).cast(pl.Int64, strict=False)
     ok = s.str.contains(_SERIAL) & (days >= SERIAL_MIN) & (days <= SERIAL_MAX)
     return pl.when(ok).then(pl.lit(EXCEL_EPOCH) + pl.duration(days=days)).otherwise(None)
 
@@ -207,7 +202,7 @@ def parse_date_expr(text: pl.Expr) -> pl.Expr:
     s = fold_fullwidth_expr(text).str.strip_chars().str.replace(_TIME_SUFFIX, "").str.replace_all(r"\s+", "")
     iso = s.str.replace(_YMD, "${1}-${2}-${3}").str.replace(_YMD_COMPACT, "${1}-${2}-${3}")
     parsed = (
-        pl.when(iso.str.contains(r"^\d{4}-\d{1,2}-\d{1,2}$"))
+        pl.when(iso.str.contains(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"))
         .then(iso.str.to_date("%Y-%m-%d", strict=False))
         .otherwise(_serial_date(s))
     )
@@ -223,11 +218,18 @@ def parse_month_expr(text: pl.Expr) -> pl.Expr:
     s = fold_fullwidth_expr(text).str.replace_all(r"\s+", "")
     ym = s.str.replace(_YM, "${1}-${2}-1").str.replace(_YM_COMPACT, "${1}-${2}-1")
     month = (
-        pl.when(ym.str.contains(r"^\d{4}-\d{1,2}-1$"))
+        pl.when(ym.str.contains(r"^[0-9]{4}-[0-9]{1,2}-1$"))
         .then(ym.str.to_date("%Y-%m-%d", strict=False))
         .otherwise(parse_date_expr(text).dt.month_start())
     )
     return _in_range(month)
+
+
+def _money_expr(text: pl.Expr) -> pl.Expr:
+    """yuan_text_to_fen_expr, fed only text of ASCII digits, signs, separators, 元/¥ and
+    full-width forms (it raises on other Unicode digits such as '١')."""
+    plausible = ~text.str.contains(r"[^\x00-\x7f元，¥\u3000\u00a0\uff01-\uff5e]")
+    return yuan_text_to_fen_expr(pl.when(plausible).then(text).otherwise(None))
 
 
 def _code_key(label: str) -> str:
@@ -245,7 +247,7 @@ def code_lookup(code_map: dict[str, str]) -> dict[str, str]:
 
 
 _GRADE_NUMERALS = {"1": "一壹", "2": "二贰", "3": "三叁", "4": "四肆"}
-_TRUE_WORDS = ("y", "yes", "true", "t", "1", "√", "✓", "对")
+_TRUE_WORDS = ("y", "yes", "true", "t", "1", "√", "✓")
 _FALSE_WORDS = ("n", "no", "false", "f", "0", "×", "✗")
 
 
@@ -272,29 +274,73 @@ def yes_no_lookup(code_map: dict[str, str]) -> dict[str, bool]:
 
 def _lookup_expr(text: pl.Expr, lookup: dict, dtype: pl.DataType) -> pl.Expr:
     key = _squeezed(text).str.to_lowercase()
-    return key.replace_strict(
-        list(lookup.keys()), list(lookup.values()), default=None, return_dtype=dtype
-    )
+    return key.replace_strict(list(lookup.keys()), list(lookup.values()), default=None, return_dtype=dtype)
 
 
 # ---------------------------------------------------------------- the normaliser
 
 
-def _by_unique(raw: pl.Series, build: Callable[[pl.Expr], pl.Expr], dtype: pl.DataType) -> pl.Series:
-    """Apply an expression to the distinct values of `raw` only, then spread back."""
-    uniq = raw.unique()
-    parsed = pl.DataFrame({"v": uniq}).select(build(pl.col("v")).cast(dtype))["v"]
-    known = uniq.is_not_null()
-    return raw.replace_strict(uniq.filter(known), parsed.filter(known), default=None, return_dtype=dtype)
+def _distinct_parse(frame: pl.DataFrame, specs: dict[str, tuple[Callable[[pl.Expr], pl.Expr], pl.DataType]]):
+    """Parse each column on its distinct values only, then spread back, all columns
+    in one parallel select (dates, codes and amounts repeat: 2.2M cells are a few
+    thousand values). Returns the parsed columns plus `<field>__blank` flags."""
+    uniques = frame.select(pl.col(f).drop_nulls().unique().implode() for f in specs)
+    exprs: list[pl.Expr] = []
+    for fld, (build, dtype) in specs.items():
+        uniq = uniques[fld][0]
+        if uniq.is_empty():
+            exprs.append(pl.lit(None, dtype=dtype).alias(fld))
+            continue
+        parsed = pl.DataFrame({"v": uniq}).select(build(pl.col("v")).cast(dtype).alias("v")).to_series()
+        exprs.append(pl.col(fld).replace_strict(uniq, parsed, default=None, return_dtype=dtype))
+    exprs += [_blank_expr(pl.col(f)).alias(f"{f}__blank") for f in specs]
+    return frame.select(exprs)
 
 
-def _finding(
-    frame: pl.DataFrame, bad: pl.Series, fld: str, rule: str, kind: str
-) -> pl.DataFrame:
+def _blank_expr(raw: pl.Expr) -> pl.Expr:
+    """True when a raw cell is empty: null or only spaces (full-width and NBSP included)."""
+    return (raw.is_null() | (raw.str.strip_chars() == "")).fill_null(True)
+
+
+def _sparse(raw: pl.Series, needs: pl.Series, build: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    """Apply an expression only to the rows that need it (most cells are clean)."""
+    needs = needs.fill_null(False)
+    if not needs.any():
+        return raw
+    idx = needs.arg_true()
+    fixed = pl.DataFrame({"v": raw.gather(idx)}).select(build(pl.col("v")).cast(pl.String).alias("v"))["v"]
+    return raw.clone().scatter(idx, fixed)
+
+
+# a text cell that clean_text_expr would change: empty, padded, full-width or NBSP inside
+_NEEDS_CLEANING = r"^$|^\s|\s$|[\uff01-\uff5e\u3000\u00a0]"
+
+
+def _clean_text(raw: pl.Series) -> pl.Series:
+    return _sparse(raw, raw.str.contains(_NEEDS_CLEANING), clean_text_expr)
+
+
+def _clean_id(raw: pl.Series) -> pl.Series:
+    def build(e: pl.Expr) -> pl.Expr:
+        norm = normalise_id_expr(e)
+        return pl.when(norm == "").then(None).otherwise(norm)
+
+    return _sparse(raw, ~raw.str.contains(r"^[0-9]{17}[0-9X]$"), build)
+
+
+def _clean_account(raw: pl.Series) -> pl.Series:
+    def build(e: pl.Expr) -> pl.Expr:
+        folded = fold_fullwidth_expr(e).str.replace_all(r"[\s\-‐‑–—]+", "")
+        return pl.when(folded == "").then(None).otherwise(folded)
+
+    return _sparse(raw, ~raw.str.contains(r"^[0-9]+$"), build)
+
+
+def _finding(frame: pl.DataFrame, bad: pl.Series, fld: str, rule: str, kind: str) -> pl.DataFrame:
     sub = frame.filter(bad)
     return pl.DataFrame(
         {
-            "source_row": sub["source_row"],
+            "source_row": sub["source_row"].cast(pl.Int64),
             "field": pl.Series([fld] * sub.height, dtype=pl.String),
             "value": sub[fld],
             "rule_id": pl.Series([rule] * sub.height, dtype=pl.String),
@@ -304,8 +350,9 @@ def _finding(
 
 
 def _message(fld: str, kind: str, value: str, labels: dict[str, str], lists: dict[str, str]) -> str:
+    """The clerk's sentence: the column's Chinese header, the value, what is wrong."""
     label = labels.get(fld, fld)
-    shown = value.strip()
+    shown = " ".join(value.split())
     if len(shown) > 40:
         shown = shown[:40] + "…"
     if kind == "date":
@@ -331,7 +378,7 @@ def normalise_submission(
     `codes[f]` is `Reference.code_map(f)` for program, status, decided_level,
     relation, yes_no, disability_type, disability_grade, schooling,
     work_ability, self_care. `labels` (field -> Chinese header) defaults to
-    the SPEC template headers.
+    the SPEC template headers. Never raises on cell content.
     """
     labels = {**FIELD_LABELS_ZH, **(labels or {})}
     n = raw.height
@@ -341,90 +388,74 @@ def normalise_submission(
     frame = frame.with_columns(pl.col(f).cast(pl.String) for f in RAW_FIELDS)
     if "source_row" not in frame.columns:
         frame = frame.with_columns(pl.int_range(1, n + 1, dtype=pl.Int64).alias("source_row"))
-    frame = frame.with_columns(pl.col("source_row").cast(pl.Int64))
     for col in ("source_sheet", "source_ref", "extra_json"):
         if col not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(col))
 
-    blank = frame.select(_blank(pl.col(f)).alias(f) for f in RAW_FIELDS)
-    out: dict[str, pl.Series] = {}
-    issues: list[pl.DataFrame] = []
-
-    # plain text
-    plain = frame.select(
-        [clean_text_expr(pl.col(f)).alias(f) for f in TEXT_FIELDS]
-        + [
-            clean_text_expr(pl.col("town_code")).str.replace_all(r"\s+", "").alias("town_code"),
-            pl.when(_blank(pl.col("id_no")))
-            .then(None)
-            .otherwise(normalise_id_expr(pl.col("id_no")))
-            .alias("id_no"),
-            clean_text_expr(pl.col("account_no")).str.replace_all(r"[\s\-‐‑–—]+", "").alias("account_no"),
-        ]
-    )
-    out.update({c: plain[c] for c in plain.columns})
-
-    # dates and months
-    for fld in DATE_FIELDS + MONTH_FIELDS:
-        parser = parse_month_expr if fld in MONTH_FIELDS else parse_date_expr
-        typed = _by_unique(frame[fld], parser, pl.Date())
-        out[fld] = typed
-        bad = ~blank[fld] & typed.is_null()
-        if bad.any():
-            issues.append(_finding(frame, bad, fld, "P03", "month" if fld in MONTH_FIELDS else "date"))
-
-    # money (fen)
-    for fld, (target, empty_value) in MONEY_FIELDS.items():
-        fen = frame.select(yuan_text_to_fen_expr(pl.col(fld)).alias("v"))["v"]
-        unreadable = ~blank[fld] & fen.is_null()
-        negative = (fen < 0).fill_null(False)
-        if unreadable.any():
-            issues.append(_finding(frame, unreadable, fld, "P03", "money"))
-        if negative.any():
-            issues.append(_finding(frame, negative, fld, "P03", "negative"))
-        fen = pl.select(
-            pl.when(pl.lit(negative)).then(None).when(pl.lit(blank[fld])).then(empty_value).otherwise(pl.lit(fen))
-        ).to_series()
-        out[target] = fen.cast(pl.Int64)
-
-    # coded values
+    # what each distinct-value parsed column is, and which finding it raises
     lists: dict[str, str] = {}
+    specs: dict[str, tuple[Callable[[pl.Expr], pl.Expr], pl.DataType]] = {}
+    kinds: dict[str, tuple[str, str]] = {}
+    for fld in DATE_FIELDS:
+        specs[fld], kinds[fld] = (parse_date_expr, pl.Date()), ("P03", "date")
+    for fld in MONTH_FIELDS:
+        specs[fld], kinds[fld] = (parse_month_expr, pl.Date()), ("P03", "month")
+    for fld in MONEY_FIELDS:
+        specs[fld], kinds[fld] = (_money_expr, pl.Int64()), ("P03", "money")
     for fld in (*CODED_FIELDS, GRADE_FIELD):
         code_map = codes.get(fld, {})
         lists[fld] = "、".join(code_map.keys())
         lookup = grade_lookup(code_map) if fld == GRADE_FIELD else code_lookup(code_map)
-        typed = _by_unique(frame[fld], lambda e, lk=lookup: _lookup_expr(e, lk, pl.String()), pl.String())
-        bad = ~blank[fld] & typed.is_null()
-        if bad.any():
-            issues.append(_finding(frame, bad, fld, "V03", "code"))
-        out[fld] = typed.cast(pl.Int8, strict=False) if fld == GRADE_FIELD else typed
-
-    # 是/否 (empty = 否)
+        specs[fld] = (lambda e, lk=lookup: _lookup_expr(e, lk, pl.String()), pl.String())
+        kinds[fld] = ("V03", "code")
     yes_no = yes_no_lookup(codes.get("yes_no", {"是": "true", "否": "false"}))
     for fld in BOOL_FIELDS:
-        typed = _by_unique(frame[fld], lambda e: _lookup_expr(e, yes_no, pl.Boolean()), pl.Boolean())
-        bad = ~blank[fld] & typed.is_null()
-        if bad.any():
-            issues.append(_finding(frame, bad, fld, "V03", "yes_no"))
-        out[fld] = pl.select(pl.when(pl.lit(blank[fld])).then(False).otherwise(pl.lit(typed))).to_series()
+        specs[fld] = (lambda e: _lookup_expr(e, yes_no, pl.Boolean()), pl.Boolean())
+        kinds[fld] = ("V03", "yes_no")
+    specs["town_code"] = (lambda e: clean_text_expr(e).str.replace_all(r"\s+", ""), pl.String())
 
-    columns = {
-        "source_sheet": frame["source_sheet"],
-        "source_row": frame["source_row"],
-        "source_ref": frame["source_ref"],
-    }
-    for col, dtype in TYPED_SCHEMA.items():
-        if col in columns or col == "extra_json":
-            continue
-        columns[col] = out[col].cast(dtype).alias(col)
-    columns["extra_json"] = frame["extra_json"].cast(pl.String)
-    typed_frame = pl.DataFrame(columns)
+    parsed = _distinct_parse(frame, specs)
 
-    findings = _findings_frame(issues, labels, lists)
-    return typed_frame, findings
+    issues: list[pl.DataFrame] = []
+    bad_cols = parsed.select(
+        [(pl.col(f).is_null() & ~pl.col(f"{f}__blank")).alias(f) for f in kinds]
+        + [(pl.col(f) < 0).fill_null(False).alias(f"{f}__negative") for f in MONEY_FIELDS]
+    )
+    for fld, (rule, kind) in kinds.items():
+        if bad_cols[fld].any():
+            issues.append(_finding(frame, bad_cols[fld], fld, rule, kind))
+    for fld in MONEY_FIELDS:
+        if bad_cols[f"{fld}__negative"].any():
+            issues.append(_finding(frame, bad_cols[f"{fld}__negative"], fld, "P03", "negative"))
+
+    # empty 是/否 is 否; empty income is 0; a negative amount is unreadable
+    money = [
+        pl.when(pl.col(f) < 0)
+        .then(None)
+        .when(pl.col(f"{f}__blank"))
+        .then(pl.lit(empty, dtype=pl.Int64))
+        .otherwise(pl.col(f))
+        .alias(target)
+        for f, (target, empty) in MONEY_FIELDS.items()
+    ]
+    bools = [pl.when(pl.col(f"{f}__blank")).then(False).otherwise(pl.col(f)).alias(f) for f in BOOL_FIELDS]
+    values = parsed.with_columns(money + bools)
+
+    out: dict[str, pl.Series] = {c: values[c] for c in values.columns if not c.endswith("__blank")}
+    for fld in TEXT_FIELDS:
+        out[fld] = _clean_text(frame[fld])
+    out["id_no"] = _clean_id(frame["id_no"])
+    out["account_no"] = _clean_account(frame["account_no"])
+    for col in ("source_sheet", "source_row", "source_ref", "extra_json"):
+        out[col] = frame[col]
+    typed = pl.DataFrame([out[c].cast(dtype, strict=False).alias(c) for c, dtype in TYPED_SCHEMA.items()])
+
+    return typed, _findings_frame(issues, labels, lists)
 
 
-def _findings_frame(issues: list[pl.DataFrame], labels: dict[str, str], lists: dict[str, str]) -> pl.DataFrame:
+def _findings_frame(
+    issues: list[pl.DataFrame], labels: dict[str, str], lists: dict[str, str]
+) -> pl.DataFrame:
     if not issues:
         return pl.DataFrame(schema=FINDINGS_SCHEMA)
     found = pl.concat(issues, how="vertical")

@@ -1,0 +1,1 @@
+"""Sub-commands of `jiuzhu` that run no flow (they never import Prefect)."""

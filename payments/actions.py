@@ -1,0 +1,173 @@
+"""Officers' payment actions: void a batch, re-issue a failed line, one-off payments.
+
+Every action is audited (audit.events). An exported batch is never rewritten:
+a void marks it and its lines voided and releases their never-twice keys, so
+the next close pays what is still owed in a new batch.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from jiuzhu.home import Home, now_shanghai
+from jiuzhu.reference import Reference
+from payments.bank import release_line_keys
+from publish.payments import bank_frame, csv_sha256
+from transforms.money import fen_to_decimal_expr, yuan_to_fen
+from warehouse.audit import record_event
+from warehouse.ingest_load import registered
+
+
+class PaymentActionError(ValueError):
+    """An action that cannot be taken; the message says why, in one line."""
+
+
+def _officer(ref: Reference, officer: str, on: date) -> None:
+    if not ref.is_officer(officer, on):
+        raise PaymentActionError(f"{officer!r} is not an officer in the officers reference table")
+
+
+def void_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, *, officer: str, reason: str,
+               on: date) -> int:
+    _officer(ref, officer, on)
+    if not reason.strip():
+        raise PaymentActionError("voiding a batch needs a reason")
+    rows = con.execute("SELECT status FROM pay.batches WHERE batch_no = ?", [batch_no]).fetchall()
+    if not rows:
+        raise PaymentActionError(f"no batch {batch_no}")
+    if rows[0][0] == "voided":
+        raise PaymentActionError(f"batch {batch_no} is already voided")
+    paid = con.execute("SELECT count(*) FROM pay.payments WHERE batch_no = ? AND status = 'paid'",
+                       [batch_no]).fetchall()[0][0]
+    if paid:
+        raise PaymentActionError(f"batch {batch_no} has {paid} line(s) the bank reported paid: it cannot be voided")
+    now = now_shanghai()
+    con.execute("BEGIN TRANSACTION")
+    try:
+        lines = con.execute("SELECT line_no FROM pay.payments WHERE batch_no = ? AND status = 'exported'",
+                            [batch_no]).fetchall()
+        for (line_no,) in lines:
+            release_line_keys(con, batch_no, line_no)
+        con.execute("UPDATE pay.payments SET status = 'voided', status_changed_at = ? "
+                    "WHERE batch_no = ? AND status = 'exported'", [now, batch_no])
+        con.execute("UPDATE pay.batches SET status = 'voided', voided_at = ?, voided_by = ?, void_reason = ? "
+                    "WHERE batch_no = ?", [now, officer, reason, batch_no])
+        record_event(con, None, "batch_voided", {"batch_no": batch_no, "officer": officer, "reason": reason,
+                                                 "lines": len(lines)})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(lines)
+
+
+def reissue_line(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, line_no: int, *, officer: str,
+                 reason: str, on: date) -> None:
+    """Lift the B01 hold of a failed line so the next close pays the month again (as arrears)."""
+    _officer(ref, officer, on)
+    rows = con.execute("SELECT town_code, case_no, status FROM pay.payments WHERE batch_no = ? AND line_no = ?",
+                       [batch_no, line_no]).fetchall()
+    if not rows:
+        raise PaymentActionError(f"no line {line_no} in batch {batch_no}")
+    town, case, status = rows[0]
+    if status != "failed":
+        raise PaymentActionError(f"line {line_no} of {batch_no} is {status}, not failed: nothing to re-issue")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "UPDATE checks.findings SET status = 'cleared', status_changed_on = ?, cleared_by = ?, clear_reason = ? "
+            "WHERE rule_id = 'B01' AND status = 'open' AND town_code = ? AND case_no = ?",
+            [on, officer, f"重新发放：{reason}", town, case])
+        record_event(con, None, "line_reissued", {"batch_no": batch_no, "line_no": line_no, "officer": officer,
+                                                  "reason": reason})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+ONE_OFF_ACTIVE = """
+SELECT c.town_code, c.case_no, c.program, c.version_id, c.bank, c.account_no, c.account_holder,
+       m.id_no, m.name
+FROM core.case_versions c
+JOIN core.member_versions m USING (version_id)
+WHERE c.is_current AND c.status = 'approved' AND m.covered AND c.ingested_on <= $as_of
+  AND c.account_no IS NOT NULL
+  AND coalesce(c.effective_month, DATE '1900-01-01') <= $as_of
+"""
+
+
+def one_off(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, *, occasion: str, as_of: date,
+            run_id: str) -> dict:
+    """One line per covered person of every active case, keyed by (id_no, occasion):
+    run twice, it pays once. Amounts per person from settings (dibao 50, tekun 70)."""
+    from payments.close import write_period_files
+
+    if not occasion.strip():
+        raise PaymentActionError("a one-off payment needs an occasion, e.g. 2026春节")
+    family = dict(zip(ref["programs"]["program"], ref["programs"]["family"], strict=True))
+    per_person = {f: yuan_to_fen(ref.setting(f"one_off_{f}_per_person", "0")) for f in ("dibao", "tekun")}
+    people = con.sql(ONE_OFF_ACTIVE, params={"as_of": as_of}).pl()
+    done = con.execute("SELECT id_no FROM pay.one_off_keys WHERE occasion = ?", [occasion]).fetchall()
+    people = (
+        people.filter(~pl.col("id_no").is_in([d[0] for d in done]))
+        .unique("id_no", keep="first", maintain_order=True)
+        .with_columns(amount_fen=pl.col("program").replace_strict(family).replace_strict(per_person))
+        .filter(pl.col("amount_fen") > 0)
+    )
+    period = as_of.replace(day=1)
+    payers = {"dibao": ref.setting("payer_dibao", "bureau"), "tekun": ref.setting("payer_tekun", "town")}
+    people = people.with_columns(
+        payer=pl.when(pl.col("program").replace_strict(family).replace_strict(payers) == "town")
+        .then(pl.col("town_code")).otherwise(pl.lit("bureau"))
+    )
+    existing = con.execute("SELECT payer, program, max(supplement_no) FROM pay.batches WHERE period = ? "
+                           "AND kind = 'one_off' GROUP BY ALL", [period]).fetchall()
+    nxt = {(p, g): n + 1 for p, g, n in existing}
+    now = now_shanghai()
+    towns = dict(zip(ref["towns"]["code"], ref["towns"]["name"], strict=True))
+    labels = dict(zip(ref["programs"]["program"], ref["programs"]["label"], strict=True))
+    batches, lines = [], []
+    for (payer, program), group in people.sort("town_code", "case_no", "id_no").group_by(
+            ["payer", "program"], maintain_order=True):
+        n = nxt.get((payer, program), 1)
+        label = "QJ" if payer == "bureau" else payer
+        batch_no = f"{period:%Y%m}-{label}-{program}-Y{n:02d}"
+        g = group.with_columns(
+            batch_no=pl.lit(batch_no), line_no=pl.int_range(1, pl.len() + 1).cast(pl.Int32),
+            period_owed=pl.lit(period), payment_type=pl.lit("one_off"), payee_name=pl.col("name"),
+            amount=fen_to_decimal_expr(pl.col("amount_fen")), covered_count=pl.lit(1, pl.Int32),
+            occasion=pl.lit(occasion), attempt=pl.lit(1, pl.Int32), status=pl.lit("exported"),
+            status_changed_at=pl.lit(now), bank_reason=pl.lit(None, pl.String),
+        )
+        lines.append(g)
+        batches.append({"batch_no": batch_no, "period": period, "payer": payer, "program": program,
+                        "kind": "one_off", "occasion": occasion, "supplement_no": n, "count": g.height,
+                        "total": g["amount"].sum(), "sha256": csv_sha256(bank_frame(g, towns, labels)),
+                        "status": "exported", "created_at": now, "run_id": run_id})
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for b in batches:
+            con.execute(
+                "INSERT INTO pay.batches (batch_no, period, payer, program, kind, occasion, supplement_no, count, "
+                "total, sha256, status, created_at, run_id) VALUES ($batch_no, $period, $payer, $program, $kind, "
+                "$occasion, $supplement_no, $count, $total, $sha256, $status, $created_at, $run_id)", b)
+        for g in lines:
+            cols = ["batch_no", "line_no", "period_owed", "payment_type", "town_code", "case_no", "version_id",
+                    "program", "id_no", "payee_name", "bank", "account_no", "account_holder", "amount",
+                    "covered_count", "occasion", "attempt", "status", "status_changed_at", "bank_reason"]
+            with registered(con, "new_one_off", g.select(cols)):
+                con.execute("INSERT INTO pay.payments BY NAME SELECT * FROM new_one_off")
+                con.execute("INSERT INTO pay.one_off_keys SELECT id_no, occasion, batch_no, line_no FROM new_one_off")
+        record_event(con, run_id, "one_off_exported", {"occasion": occasion, "batches": len(batches),
+                                                       "lines": sum(g.height for g in lines)})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    write_period_files(con, home, ref, period)
+    return {"occasion": occasion, "batches": [b["batch_no"] for b in batches],
+            "lines": sum(g.height for g in lines), "total": f"{sum((b['total'] for b in batches), start=0):.2f}"}

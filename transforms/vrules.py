@@ -1,0 +1,576 @@
+"""The V-rules of SPEC §5 as pure Polars functions (validation of town decisions).
+
+Frame in, frame out, no I/O: `rule_results` computes, for every member row of
+a set of case versions, one Boolean column per rule id (True = passes, False =
+trips, null = the rule does not apply to that row), plus the numbers the
+messages need. `rule_findings` turns the tripped cells into findings whose
+message is rendered from `MESSAGE_TEMPLATES` — the very templates the Great
+Expectations suite carries in each expectation's meta (checks/gx_suite.py).
+
+Case-level rules put their result on the case's first row (lowest source
+row) and null on the other rows; member-level rules (V01, V10, V11, V14) on
+the member's own row. So a result column counts findings, not members.
+
+V02 (folder) lives in checks/validation.py and V03 / P03 in the normaliser;
+everything else is here. Reference numbers (time limits, ages, disability
+grades, publicity days, authority dates, standards) come from the reference
+tables in force on the version's reference date: its decision date, or its
+ingest date when it is undecided (SPEC §5 "Definitions").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+
+import polars as pl
+
+from transforms.calendar import WorkingCalendar
+from transforms.entitlement import case_entitlement
+from transforms.identifiers import age_on_expr, id_birth_date_expr, id_problem_expr, luhn_ok_expr, mask_expr
+
+# Rules computed here, in catalogue order.
+VRULES: tuple[str, ...] = (
+    "V01", "V04", "V05", "V06", "V07", "V08", "V09", "V10", "V11", "V12", "V13", "V14", "V15", "V16",
+)  # fmt: skip
+MEMBER_RULES = frozenset({"V01", "V10", "V11", "V14"})
+# Rules that can be recomputed from stored versions (core.case_versions keeps one
+# set of household fields per version, so V04's row disagreement cannot).
+RECHECKABLE = tuple(r for r in VRULES if r != "V04")
+
+# One plain-Chinese sentence per rule; {name} placeholders are filled per finding
+# (see _PLACEHOLDERS). The GX expectation of each rule carries the same template.
+MESSAGE_TEMPLATES: dict[str, str] = {
+    "V01": "案件{case_no}：成员身份证号{id_masked}无效（{id_reason}）",
+    "V04": "案件{case_no}：{household_detail}",
+    "V05": "案件{case_no}：日期先后顺序错误，{date_order_detail}",
+    "V06": "案件{case_no}：首次批准须公示不少于{publicity_required}天，{publicity_detail}",
+    "V07": "案件{case_no}：审批日期{decided_on}距受理日期超过{time_limit}个工作日（实际{working_days}个）",
+    "V08": "案件{case_no}：{town_name}自{authority_from}起方可由镇街审批，本次镇街审批日期{decided_on}"
+    "早于该日期，须经区民政局审批，暂停发放",
+    "V09": "案件{case_no}：月保障金额{benefit}与核算金额{entitlement}相差{difference}（按{standard_month}保障标准核算）",
+    "V10": "案件{case_no}：特困供养人员{id_masked}在{age_date_label}{age_date}为{age}周岁"
+    "（{work_age_min}至{work_age_max}周岁），不属在校未成年人，也无符合条件的残疾，具有劳动能力",
+    "V11": "案件{case_no}：特困供养人员{id_masked}未填写自理能力（全自理、半护理或全护理）",
+    "V12": "案件{case_no}：批准案件未填写银行账号，暂停发放",
+    "V13": "案件{case_no}：起始发放月份{benefit_from}应为审批次月{expected_benefit_from}",
+    "V14": "案件{case_no}：身份证号{id_masked}在本案中重复（与第{duplicate_of_row}行相同）",
+    "V15": "案件{case_no}：银行账号{account_masked}未通过校验，请核对（农村存折账号可能如此，仍照常发放）",
+    "V16": "案件{case_no}：首次批准（审批日期{decided_on}）前未报送区民政局核对，本案首次报送于{first_submitted_on}",
+}
+
+# The column of the submission each finding points a clerk at.
+RULE_FIELDS: dict[str, str | None] = {
+    "V01": "id_no", "V04": None, "V05": None, "V06": "publicity_to", "V07": "decided_on", "V08": "decided_level",
+    "V09": "monthly_benefit", "V10": "work_ability", "V11": "self_care", "V12": "account_no",
+    "V13": "benefit_from", "V14": "id_no", "V15": "account_no", "V16": "decided_on",
+}  # fmt: skip
+
+HOUSEHOLD_FIELDS = [
+    "village", "program", "status", "applied_on", "received_on", "visited_on", "reviewed_on", "decided_on",
+    "publicity_from", "publicity_to", "decided_level", "decided_by", "monthly_benefit_fen", "benefit_from",
+    "rechecked_on", "bank", "account_no", "account_holder", "staff_relative", "complaint", "extended",
+    "gradual_exit", "remark",
+]  # fmt: skip
+FIELD_LABELS = {
+    "village": "村社区", "program": "救助类别", "status": "案件状态", "applied_on": "申请日期",
+    "received_on": "受理日期", "visited_on": "入户调查日期", "reviewed_on": "民主评议日期",
+    "decided_on": "审批日期", "publicity_from": "公示开始日期", "publicity_to": "公示结束日期",
+    "decided_level": "审批层级", "decided_by": "审批人", "monthly_benefit_fen": "月保障金额",
+    "benefit_from": "起始发放月份", "rechecked_on": "复核日期", "bank": "开户银行", "account_no": "银行账号",
+    "account_holder": "开户人", "staff_relative": "近亲属备案", "complaint": "投诉举报", "extended": "延期审批",
+    "gradual_exit": "渐退期", "remark": "备注",
+}  # fmt: skip
+# SPEC §5 V05: applied ≤ received ≤ visited ≤ decided, where present
+DATE_CHAIN = ("applied_on", "received_on", "visited_on", "decided_on")
+
+ID_REASONS = {
+    "length": "不是18位",
+    "characters": "含有数字和末位X以外的字符",
+    "checksum": "校验码错误",
+    "birth_date": "出生日期不存在",
+    "future_birth": "出生日期晚于报送日期",
+}
+
+# SPEC §5 V09 "more than 1 yuan": settings key benefit_tolerance_yuan may change it.
+DEFAULT_BENEFIT_TOLERANCE_FEN = 100
+
+INPUT_COLUMNS = ("case_key", "case_no", "town", "ingested_on", "source_row")
+PREVIOUS_COLUMNS = {"case_key": pl.String, "ever_approved": pl.Boolean, "ever_decided": pl.Boolean,
+                    "first_ingested_on": pl.Date}  # fmt: skip
+
+
+# ---------------------------------------------------------------- small expressions
+
+
+def _date_text(e: pl.Expr) -> pl.Expr:
+    return e.dt.to_string("%Y-%m-%d")
+
+
+def _month_text(e: pl.Expr) -> pl.Expr:
+    return e.dt.to_string("%Y-%m")
+
+
+def _yuan_text(fen: pl.Expr) -> pl.Expr:
+    """Integer fen -> '1440.00元' (exact, no float)."""
+    a = fen.abs()
+    sign = pl.when(fen < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+    return sign + (a // 100).cast(pl.String) + "." + (a % 100).cast(pl.String).str.zfill(2) + "元"
+
+
+def _placeholders(template: str) -> list[str]:
+    return re.findall(r"\{(\w+)\}", template)
+
+
+def render_message(template: str) -> pl.Expr:
+    """A template with {name} placeholders as one Polars expression over a results frame."""
+    names = _placeholders(template)
+    fmt = re.sub(r"\{\w+\}", "{}", template)
+    return pl.format(fmt, *[_PLACEHOLDERS[n].fill_null("（空）") for n in names])
+
+
+def _settings_value(tables: dict[str, pl.DataFrame], key: str) -> str | None:
+    settings = tables.get("settings")
+    if settings is None:
+        return None
+    hit = settings.filter(pl.col("key") == key)["value"]
+    return hit[0] if hit.len() and hit[0] not in (None, "") else None
+
+
+def benefit_tolerance_fen(tables: dict[str, pl.DataFrame]) -> int:
+    from transforms.money import yuan_to_fen
+
+    value = _settings_value(tables, "benefit_tolerance_yuan")
+    return DEFAULT_BENEFIT_TOLERANCE_FEN if value is None else yuan_to_fen(value)
+
+
+def _in_force(
+    frame: pl.DataFrame, on: str, table: pl.DataFrame, key_col: str, key: str, value_col: str, alias: str
+) -> pl.DataFrame:
+    """Adds `alias` = the table's value for `key` in force on each row's date `on`."""
+    rows = table.filter(pl.col(key_col) == key).select("effective_from", pl.col(value_col).alias(alias))
+    days = frame.select(pl.col(on).drop_nulls().unique().sort())
+    if rows.is_empty() or days.is_empty():
+        return frame.with_columns(pl.lit(None, dtype=table.schema[value_col]).alias(alias))
+    looked = days.join_asof(rows.sort("effective_from"), left_on=on, right_on="effective_from",
+                            strategy="backward").drop("effective_from")  # fmt: skip
+    return frame.join(looked, on=on, how="left")
+
+
+# ---------------------------------------------------------------- the rules
+
+
+def rule_results(
+    typed: pl.DataFrame,
+    previous: pl.DataFrame,
+    tables: dict[str, pl.DataFrame],
+    calendar: WorkingCalendar,
+    *,
+    rules: Iterable[str] = VRULES,
+) -> pl.DataFrame:
+    """Per member row, one Boolean column per V-rule (True passes, False trips, null n/a).
+
+    typed: member rows with the typed columns of transforms.submission plus
+        case_key (the case's identity in this frame), case_no (as the clerk wrote
+        it), town (the submitting town), ingested_on (Date) and source_row.
+    previous: per case_key its state before this version: ever_approved,
+        ever_decided (approved or denied), first_ingested_on (any earlier version).
+    tables: the reference tables (jiuzhu.reference.Reference.tables).
+    Returns case_key, case_no, town, source_row, id_no, is_case_row, the rule
+    columns and the values the messages name.
+    """
+    rules = [r for r in VRULES if r in set(rules)]
+    prev = (
+        previous.select(list(PREVIOUS_COLUMNS)).cast(PREVIOUS_COLUMNS)
+        if previous.height
+        else pl.DataFrame(schema=PREVIOUS_COLUMNS)
+    )
+    rows = typed.sort("case_key", "source_row")
+    cases = _case_frame(rows, prev, tables)
+    members = _member_frame(rows, cases, tables)
+
+    case_cols: list[pl.Expr] = []
+    member_cols: list[pl.Expr] = []
+    if "V04" in rules:
+        cases = _household_consistency(rows, cases)
+    if "V07" in rules:
+        cases = calendar.working_days_expr(cases, "received_on", "decided_on", "working_days_n")
+    if "V09" in rules:
+        cases = _entitlement(cases, members, tables)
+    cases = publicity_exemption(cases, members)
+    live = ~pl.col("is_void")
+
+    checks: dict[str, tuple[str, pl.Expr, pl.Expr]] = {
+        # rule: (level, applies, fails)
+        "V01": ("member", pl.lit(True), pl.col("id_problem").is_not_null()),
+        "V04": ("case", pl.lit(True), pl.col("fields_differ").is_not_null() | (pl.col("heads") != 1)),
+        "V05": ("case", pl.lit(True), pl.col("date_order_detail").is_not_null()),
+        "V06": ("case", pl.col("first_approval") & ~pl.col("publicity_exempt"), _publicity_short()),
+        "V07": (
+            "case",
+            pl.col("first_decision") & pl.col("working_days_n").is_not_null() & pl.col("time_limit_n").is_not_null(),
+            pl.col("working_days_n") > pl.col("time_limit_n"),
+        ),
+        "V08": (
+            "case",
+            (pl.col("decided_level") == "town") & pl.col("decided_on").is_not_null()
+            & pl.col("authority_from_d").is_not_null(),
+            pl.col("decided_on") < pl.col("authority_from_d"),
+        ),
+        "V09": (
+            "case",
+            pl.col("is_approved") & ~pl.col("gradual_exit").fill_null(False) & pl.col("entitlement_fen").is_not_null(),
+            pl.col("monthly_benefit_fen").is_null()
+            | ((pl.col("monthly_benefit_fen") - pl.col("entitlement_fen")).abs() > pl.col("tolerance_fen")),
+        ),
+        "V10": ("member", pl.col("is_approved") & pl.col("is_tekun") & pl.col("covered_b"), _can_work()),
+        "V11": ("member", pl.col("is_approved") & pl.col("is_tekun") & pl.col("covered_b"),
+                pl.col("self_care").is_null()),
+        "V12": ("case", pl.col("is_approved"), pl.col("account_no").is_null()),
+        "V13": (
+            "case",
+            pl.col("first_approval") & pl.col("decided_on").is_not_null(),
+            pl.col("benefit_from").is_null() | (pl.col("benefit_from") != pl.col("expected_benefit_from_d")),
+        ),
+        "V14": ("member", pl.col("id_no").is_not_null(), pl.col("duplicate_of_row_n").is_not_null()),
+        "V15": ("case", pl.col("account_no").is_not_null(), ~luhn_ok_expr(pl.col("account_no"))),
+        "V16": (
+            "case",
+            pl.col("first_approval") & pl.col("decided_on").is_not_null(),
+            ~(pl.col("first_ingested_on") < pl.col("decided_on")).fill_null(False),
+        ),
+    }  # fmt: skip
+    for rule in rules:
+        level, applies, fails = checks[rule]
+        result = (
+            pl.when(live & applies.fill_null(False)).then(~fails.fill_null(False)).otherwise(None).alias(rule)
+        )
+        (member_cols if level == "member" else case_cols).append(result)
+
+    cases = cases.with_columns(case_cols)
+    case_rule_names = [r for r in rules if checks[r][0] == "case"]
+    case_detail = [c for c in _CASE_DETAIL if c in cases.columns and c not in members.columns]
+    members = members.with_columns(member_cols)
+    out = members.join(cases.select(["case_key", *case_rule_names, *case_detail]), on="case_key", how="left")
+    first = pl.col("is_case_row")
+    out = out.with_columns([pl.when(first).then(pl.col(r)).otherwise(None).alias(r) for r in case_rule_names])
+    missing = [pl.lit(None, dtype=pl.Boolean).alias(r) for r in VRULES if r not in rules]
+    return out.with_columns(missing).sort("case_key", "source_row")
+
+
+_CASE_DETAIL = [
+    "program", "status", "decided_level", "decided_on", "received_on", "benefit_from", "account_no",
+    "monthly_benefit_fen", "entitlement_fen", "standard_month", "time_limit_n", "working_days_n", "town_name",
+    "authority_from_d", "publicity_from", "publicity_to", "publicity_days_n", "household_detail",
+    "date_order_detail", "expected_benefit_from_d", "first_submitted_d", "is_approved", "first_approval",
+]  # fmt: skip
+
+
+def _case_frame(rows: pl.DataFrame, prev: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    fields = [f for f in HOUSEHOLD_FIELDS if f in rows.columns]
+    programs = tables["programs"]
+    family = dict(zip(programs["program"], programs["family"], strict=True))
+    cases = (
+        rows.group_by("case_key", maintain_order=True)
+        .agg(
+            pl.col("case_no", "town", "ingested_on", *fields).first(),
+            first_row=pl.col("source_row").first(),
+            heads=(pl.col("relation") == "head").sum().cast(pl.Int64),
+            covered_count=pl.col("covered").fill_null(False).sum().cast(pl.Int64),
+        )
+        .join(prev, on="case_key", how="left")
+        .with_columns(
+            pl.col("ever_approved", "ever_decided").fill_null(False),
+            ref_date=pl.coalesce("decided_on", "ingested_on"),
+            family=pl.col("program").replace_strict(family, default=None, return_dtype=pl.String),
+            is_void=(pl.col("status") == "void").fill_null(False),
+            is_approved=(pl.col("status") == "approved").fill_null(False),
+        )
+        .with_columns(
+            is_tekun=(pl.col("family") == "tekun").fill_null(False),
+            first_approval=pl.col("is_approved") & ~pl.col("ever_approved"),
+            first_decision=pl.col("status").is_in(["approved", "denied"]).fill_null(False)
+            & ~pl.col("ever_decided"),
+            standard_month=pl.col("ref_date").dt.month_start(),
+            expected_benefit_from_d=pl.col("decided_on").dt.month_start().dt.offset_by("1mo"),
+            first_submitted_d=pl.coalesce("first_ingested_on", "ingested_on"),
+        )
+    )
+    limits, elig = tables["time_limits"], tables["eligibility"]
+    for key, alias in (("decision_dibao", "lim_dibao"), ("decision_dibao_extended", "lim_dibao_ext"),
+                       ("decision_tekun", "lim_tekun"), ("publicity_days", "publicity_days_n")):  # fmt: skip
+        cases = _in_force(cases, "ref_date", limits, "limit_key", key, "value", alias)
+    for key in (
+        "tekun_work_age_min",
+        "tekun_work_age_max",
+        "tekun_student_age_limit",
+        "tekun_minor_publicity_age",
+    ):
+        cases = _in_force(cases, "ref_date", elig, "rule", key, "value", key)
+    towns = tables["towns"].select(
+        pl.col("code").alias("town"),
+        pl.col("name").alias("town_name"),
+        pl.col("authority_from").alias("authority_from_d"),
+    )
+    cases = cases.join(towns, on="town", how="left").with_columns(
+        time_limit_n=pl.when(pl.col("family") == "tekun")
+        .then(pl.col("lim_tekun"))
+        .when(pl.col("family") == "dibao")
+        .then(
+            pl.when(pl.col("extended").fill_null(False))
+            .then(pl.col("lim_dibao_ext"))
+            .otherwise(pl.col("lim_dibao"))
+        )
+        .otherwise(None),
+        date_order_detail=_date_order_detail(),
+        tolerance_fen=pl.lit(benefit_tolerance_fen(tables), dtype=pl.Int64),
+    )
+    return cases
+
+
+def _date_order_detail() -> pl.Expr:
+    """'受理日期2025-03-01早于申请日期2025-03-02；…' for every pair out of order, else null."""
+    pairs = [(a, b) for i, a in enumerate(DATE_CHAIN) for b in DATE_CHAIN[i + 1 :]]
+    pairs.append(("publicity_from", "publicity_to"))
+    parts = [
+        pl.when(pl.col(a) > pl.col(b)).then(
+            pl.lit(FIELD_LABELS[b]) + _date_text(pl.col(b)) + "早于" + FIELD_LABELS[a] + _date_text(pl.col(a))
+        )
+        for a, b in pairs
+    ]
+    parts.append(
+        pl.when(pl.col("first_approval") & (pl.col("decided_on") > pl.col("publicity_from"))).then(
+            pl.lit("公示开始日期")
+            + _date_text(pl.col("publicity_from"))
+            + "早于审批日期"
+            + _date_text(pl.col("decided_on"))
+        )
+    )
+    joined = pl.concat_str(parts, separator="；", ignore_nulls=True)
+    return pl.when(joined == "").then(None).otherwise(joined)
+
+
+def _member_frame(rows: pl.DataFrame, cases: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    ctx = cases.select(
+        "case_key", "ref_date", "ingested_on", "decided_on", "is_approved", "is_tekun", "is_void", "first_row",
+        "tekun_work_age_min", "tekun_work_age_max", "tekun_student_age_limit", "tekun_minor_publicity_age",
+    )  # fmt: skip
+    m = (
+        rows.drop("ingested_on", "decided_on", strict=False)
+        .join(ctx, on="case_key", how="left")
+        .with_columns(
+            # an impossible or future birth date: future after the day the bureau
+            # received it (the reference date for ages is the decision date)
+            id_problem=id_problem_expr(pl.col("id_no"), pl.col("ingested_on")),
+            is_case_row=pl.col("source_row") == pl.col("first_row"),
+            covered_b=pl.col("covered").fill_null(False),
+        )
+        .with_columns(
+            birth_date=pl.when(pl.col("id_problem").is_null()).then(id_birth_date_expr(pl.col("id_no"))),
+        )
+        .with_columns(age=age_on_expr(pl.col("birth_date"), pl.col("ref_date")))
+    )
+    # V10: qualifying disability in force on the reference date
+    dis = tables["tekun_disability"].sort("effective_from")
+    key = m.select("ref_date", "disability_type").drop_nulls().unique().sort("ref_date")
+    if key.height and dis.height:
+        looked = key.join_asof(
+            dis.select("effective_from", "disability_type", "max_grade"),
+            left_on="ref_date",
+            right_on="effective_from",
+            by="disability_type",
+            strategy="backward",
+            check_sortedness=False,  # both sides sorted by date above; Polars cannot check it per group
+        )
+        m = m.join(looked.drop("effective_from"), on=["ref_date", "disability_type"], how="left")
+    else:
+        m = m.with_columns(max_grade=pl.lit(None, dtype=pl.Int64))
+    # V14: the same ID earlier in the same case
+    first_of_id = pl.col("source_row").min().over("case_key", "id_no")
+    return m.with_columns(
+        qualifying_disability=(pl.col("disability_grade").cast(pl.Int64) <= pl.col("max_grade")).fill_null(
+            False
+        ),
+        duplicate_of_row_n=pl.when(
+            pl.col("id_no").is_not_null() & (pl.col("source_row") != first_of_id)
+        ).then(first_of_id),
+    )
+
+
+def _can_work() -> pl.Expr:
+    age = pl.col("age")
+    working_age = (age >= pl.col("tekun_work_age_min")) & (age <= pl.col("tekun_work_age_max"))
+    student = (age < pl.col("tekun_student_age_limit")) & (pl.col("schooling") == "在校").fill_null(False)
+    return working_age & ~student & ~pl.col("qualifying_disability")
+
+
+def _publicity_short() -> pl.Expr:
+    f, t = pl.col("publicity_from"), pl.col("publicity_to")
+    return f.is_null() | t.is_null() | ((t - f).dt.total_days() < pl.col("publicity_days_n") - 1)
+
+
+def _household_consistency(rows: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
+    """V04 ingredients: which household fields differ between a case's rows (nulls count)."""
+    fields = [f for f in HOUSEHOLD_FIELDS if f in rows.columns]
+    hashed = rows.group_by("case_key").agg(n=pl.struct(fields).hash().n_unique())
+    bad_keys = hashed.filter(pl.col("n") > 1).select("case_key")
+    differ = pl.DataFrame(schema={"case_key": pl.String, "fields_differ": pl.String})
+    if bad_keys.height:
+        per_field = (
+            rows.join(bad_keys, on="case_key", how="semi")
+            .group_by("case_key")
+            .agg([(pl.col(f).n_unique() > 1).alias(f) for f in fields])
+        )
+        differ = per_field.select(
+            "case_key",
+            fields_differ=pl.concat_str(
+                [pl.when(pl.col(f)).then(pl.lit(FIELD_LABELS[f])) for f in fields],
+                separator="、",
+                ignore_nulls=True,
+            ),
+        )
+    cases = cases.join(differ, on="case_key", how="left")
+    head_text = pl.when(pl.col("heads") != 1).then(
+        pl.format("应有且只有1名户主（实际{}名）", pl.col("heads"))
+    )
+    field_text = pl.when(pl.col("fields_differ").is_not_null()).then(
+        pl.lit("户信息在各成员行不一致（") + pl.col("fields_differ") + "）"
+    )
+    return cases.with_columns(
+        household_detail=pl.concat_str([field_text, head_text], separator="；", ignore_nulls=True)
+    )
+
+
+def _entitlement(cases: pl.DataFrame, members: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """V09: entitlement with the standards of the decision month, ages on the decision date."""
+    wanted = cases.filter(
+        pl.col("is_approved") & pl.col("family").is_not_null() & pl.col("standard_month").is_not_null()
+    )
+    if wanted.is_empty():
+        return cases.with_columns(entitlement_fen=pl.lit(None, dtype=pl.Int64))
+    ent = case_entitlement(
+        wanted.select("case_key", "program", "standard_month", pl.col("ref_date").alias("age_on")),
+        members.join(wanted.select("case_key"), on="case_key", how="semi").select(
+            "case_key", "covered", "monthly_income_fen", "birth_date", "disability_type", "disability_grade",
+            "serious_illness", "schooling", "self_care",
+        ),
+        tables,
+        keys=("case_key",),
+    )  # fmt: skip
+    return cases.join(ent.select("case_key", "entitlement_fen"), on="case_key", how="left")
+
+
+def publicity_exemption(cases: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """Adds publicity_exempt: tekun whose covered members are all under the minor age (V06)."""
+    minors = members.group_by("case_key").agg(
+        all_minor=(
+            pl.when(pl.col("covered_b")).then(
+                (pl.col("age") < pl.col("tekun_minor_publicity_age")).fill_null(False)
+            )
+        )
+        .drop_nulls()
+        .all(),
+    )
+    return cases.join(minors, on="case_key", how="left").with_columns(
+        publicity_exempt=pl.col("is_tekun")
+        & (pl.col("covered_count") > 0)
+        & pl.col("all_minor").fill_null(False)
+    )
+
+
+# ---------------------------------------------------------------- messages and findings
+
+_PLACEHOLDERS: dict[str, pl.Expr] = {
+    "case_no": pl.col("case_no"),
+    "id_masked": pl.when(pl.col("id_no").is_null())
+    .then(pl.lit("（未填写）"))
+    .otherwise(mask_expr(pl.col("id_no"))),
+    "id_reason": pl.when(pl.col("id_no").is_null())
+    .then(pl.lit("未填写身份证号"))
+    .otherwise(pl.col("id_problem").replace_strict(ID_REASONS, default=None, return_dtype=pl.String)),
+    "household_detail": pl.col("household_detail"),
+    "date_order_detail": pl.col("date_order_detail"),
+    "publicity_required": pl.col("publicity_days_n").cast(pl.String),
+    "publicity_detail": pl.when(pl.col("publicity_from").is_null() & pl.col("publicity_to").is_null())
+    .then(pl.lit("未填写公示开始日期和公示结束日期"))
+    .when(pl.col("publicity_from").is_null())
+    .then(pl.lit("未填写公示开始日期"))
+    .when(pl.col("publicity_to").is_null())
+    .then(pl.lit("未填写公示结束日期"))
+    .otherwise(
+        pl.lit("公示期")
+        + _date_text(pl.col("publicity_from"))
+        + "至"
+        + _date_text(pl.col("publicity_to"))
+        + "仅"
+        + ((pl.col("publicity_to") - pl.col("publicity_from")).dt.total_days() + 1).cast(pl.String)
+        + "天"
+    ),
+    "decided_on": _date_text(pl.col("decided_on")),
+    "time_limit": pl.col("time_limit_n").cast(pl.String),
+    "working_days": pl.col("working_days_n").cast(pl.String),
+    "town_name": pl.col("town_name"),
+    "authority_from": _date_text(pl.col("authority_from_d")),
+    "benefit": pl.when(pl.col("monthly_benefit_fen").is_null())
+    .then(pl.lit("未填写"))
+    .otherwise(_yuan_text(pl.col("monthly_benefit_fen"))),
+    "entitlement": _yuan_text(pl.col("entitlement_fen")),
+    "difference": _yuan_text((pl.col("monthly_benefit_fen").fill_null(0) - pl.col("entitlement_fen")).abs()),
+    "standard_month": _month_text(pl.col("standard_month")),
+    "age_date_label": pl.when(pl.col("decided_on").is_not_null())
+    .then(pl.lit("审批日期"))
+    .otherwise(pl.lit("报送日期")),
+    "age_date": _date_text(pl.col("ref_date")),
+    "age": pl.col("age").cast(pl.String),
+    "work_age_min": pl.col("tekun_work_age_min").cast(pl.String),
+    "work_age_max": pl.col("tekun_work_age_max").cast(pl.String),
+    "benefit_from": pl.when(pl.col("benefit_from").is_null())
+    .then(pl.lit("（未填写）"))
+    .otherwise(_month_text(pl.col("benefit_from"))),
+    "expected_benefit_from": _month_text(pl.col("expected_benefit_from_d")),
+    "duplicate_of_row": pl.col("duplicate_of_row_n").cast(pl.String),
+    "account_masked": mask_expr(pl.col("account_no")),
+    "first_submitted_on": _date_text(pl.col("first_submitted_d")),
+}
+
+assert all(set(_placeholders(t)) <= set(_PLACEHOLDERS) for t in MESSAGE_TEMPLATES.values())
+
+FINDING_SCHEMA = {
+    "case_key": pl.String, "source_row": pl.Int64, "id_no": pl.String, "field": pl.String, "value": pl.String,
+    "rule_id": pl.String, "message": pl.String,
+}  # fmt: skip
+
+
+def rule_findings(results: pl.DataFrame, rules: Iterable[str] = VRULES) -> pl.DataFrame:
+    """One finding per tripped cell: member rules name the row and the ID, case
+    rules the case only (source_row and id_no null)."""
+    parts = []
+    for rule in [r for r in VRULES if r in set(rules)]:
+        hit = results.filter(pl.col(rule).not_())
+        if hit.is_empty():
+            continue
+        member = rule in MEMBER_RULES
+        parts.append(
+            hit.select(
+                "case_key",
+                (pl.col("source_row") if member else pl.lit(None)).cast(pl.Int64).alias("source_row"),
+                (pl.col("id_no") if member else pl.lit(None)).cast(pl.String).alias("id_no"),
+                pl.lit(RULE_FIELDS[rule], dtype=pl.String).alias("field"),
+                pl.lit(None, dtype=pl.String).alias("value"),
+                pl.lit(rule).alias("rule_id"),
+                render_message(MESSAGE_TEMPLATES[rule]).alias("message"),
+            )
+        )
+    return pl.concat(parts) if parts else pl.DataFrame(schema=FINDING_SCHEMA)
+
+
+def typed_for_rules(typed: pl.DataFrame, *, town: str, ingested_on: date, case_key: pl.Expr) -> pl.DataFrame:
+    """The seam's typed rows with the columns rule_results needs."""
+    return typed.with_columns(
+        case_key.alias("case_key"),
+        case_key.alias("case_no"),
+        pl.lit(town, dtype=pl.String).alias("town"),
+        pl.lit(ingested_on, dtype=pl.Date).alias("ingested_on"),
+        pl.col("source_row").cast(pl.Int64),
+    )
