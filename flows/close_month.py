@@ -12,9 +12,8 @@ from prefect.cache_policies import NO_CACHE
 
 from jiuzhu.home import Home, parse_as_of, parse_period, today_shanghai
 from jiuzhu.reference import load_reference
-from notify.delivery import Notifier
-from notify.digest import DigestItem, compose_digest
-from notify.record import record_delivery
+from notify.digest import DigestItem
+from notify.queue import notify_or_queue, open_counts_by_tag
 from payments.bank import clear_b01_after_account_change, read_bank_returns
 from payments.close import run_close
 from warehouse.audit import inputs_digest, recorded_run
@@ -27,7 +26,7 @@ def default_period(as_of: date) -> date:
 
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
-def close_period(home_root: str, period: str, as_of: str, notify: bool) -> dict:
+def close_period(home_root: str, period: str, as_of: str, notify: bool, cycle_id: str | None = None) -> dict:
     home = Home(Path(home_root)).ensure()
     ref = load_reference(home.reference)
     y, m = parse_period(period)
@@ -41,11 +40,14 @@ def close_period(home_root: str, period: str, as_of: str, notify: bool) -> dict:
             summary["b01_cleared"] = clear_b01_after_account_change(con, as_of=day, run_id=run_id)
             summary.update(run_close(con, home, ref, period=date(y, m, 1), as_of=day, run_id=run_id))
             if notify:
-                summary["notified"] = _notify_new_holds(con, home, ref, run_id, date(y, m, 1), day, prior_held)
+                items = new_hold_items(con, date(y, m, 1), prior_held)
+                summary["notified"] = notify_or_queue(con, home, ref, run_id, items, open_counts_by_tag(con),
+                                                      "月度发放", day, cycle_id, "close-month")
     return summary
 
 
-def _notify_new_holds(con, home, ref, run_id, period, as_of, prior_held) -> dict[str, str]:
+def new_hold_items(con, period: date, prior_held: set) -> dict[str, list[DigestItem]]:
+    """Digest items: cases held for the first time, and lines to recover."""
     holds = con.execute(
         "SELECT town_code, case_no, min(period_owed), any_value(reason), count(*) FROM pay.holds WHERE period = ? "
         "GROUP BY town_code, case_no ORDER BY 1, 2", [period]).fetchall()
@@ -59,24 +61,17 @@ def _notify_new_holds(con, home, ref, run_id, period, as_of, prior_held) -> dict
                 DigestItem("hold", "HOLD", case, f"自{first:%Y-%m}起暂停发放{n}个月：{reason}", count=n))
     for town, case, n, reason in recover:
         items.setdefault(town, []).append(DigestItem("hold", "RECOVER", case, f"{reason}（{n}笔）", count=n))
-    notifier = Notifier(home, town_codes=ref.town_codes)
-    sent = {}
-    for tag, town_items in sorted(items.items()):
-        town = ref.town(tag)
-        digest = compose_digest(tag, town["name"] if town else tag, town_items, {}, "月度发放", as_of)
-        result = notifier.send(tag, digest)
-        record_delivery(con, run_id, digest, result)
-        sent[tag] = result.status
-    return sent
+    return items
 
 
 @flow(name="close-month")
-def close_month_flow(home: str, as_of: str | None = None, period: str | None = None, notify: bool = True) -> dict:
+def close_month_flow(home: str, as_of: str | None = None, period: str | None = None, notify: bool = True,
+                     cycle_id: str | None = None) -> dict:
     """Close one month (default: the current month, paid in advance)."""
     day = parse_as_of(as_of) or today_shanghai()
     chosen = period or f"{default_period(day):%Y-%m}"
     parse_period(chosen)
-    summary = close_period(home, chosen, day.isoformat(), notify)
+    summary = close_period(home, chosen, day.isoformat(), notify, cycle_id)
     get_run_logger().info(
         "close %s: %s new lines in %s batches, total %s yuan; %s cases held; %s lines to recover",
         chosen, summary["new_lines"], summary["new_batches"], summary["new_total"], summary["held_cases"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -14,9 +13,8 @@ from intake.discover import candidate_fields, candidate_from_fields, discover, s
 from intake.pipeline import IngestSettings, ingest_file
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import load_reference
-from notify.delivery import Notifier
-from notify.digest import DigestItem, compose_digest
-from notify.record import record_delivery
+from notify.digest import DigestItem
+from notify.queue import notify_or_queue, open_counts_by_tag
 from warehouse.audit import finish_run, inputs_digest, start_run
 from warehouse.connection import open_warehouse
 from warehouse.sqlfiles import sql
@@ -56,33 +54,21 @@ def ingest_one_file(home_root: str, candidate_info: dict, as_of: str, run_id: st
     return outcome.counts()
 
 
-FAMILY_LABELS = {"P": "文件与数据问题", "V": "审核问题", "X": "核对异常", "M": "动态管理", "S": "抽查问题", "B": "银行退回"}
-
-
 @task(cache_policy=NO_CACHE)
-def notify_towns(home_root: str, run_id: str, as_of: str) -> dict[str, str]:
+def notify_towns(home_root: str, run_id: str, as_of: str, cycle_id: str | None = None) -> dict[str, str]:
     """One digest per town about what this run returned to it (read from the
-    warehouse, so no personal data passes between tasks)."""
+    warehouse, so no personal data passes between tasks); queued inside a cycle."""
     home = Home(Path(home_root))
     ref = load_reference(home.reference)
-    notifier = Notifier(home, town_codes=ref.town_codes)
-    sent: dict[str, str] = {}
     with open_warehouse(home, flow="ingest", ref=ref) as con:
         new = con.sql(sql("notify/new_submission_findings"), params={"run_id": run_id}).pl()
-        open_counts = con.sql(sql("notify/open_counts")).pl()
-        for (tag,), rows in sorted(new.group_by("town_code")):
-            items = [
+        items: dict[str, list[DigestItem]] = {}
+        for r in new.iter_rows(named=True):
+            items.setdefault(r["town_code"], []).append(
                 DigestItem("rejection", r["first_rule"], r["case_no"], f"{r['rules']}：{r['message']}",
-                           count=max(1, r["n"]))
-                for r in rows.iter_rows(named=True)
-            ]
-            counts = {FAMILY_LABELS.get(f, f): n for _, f, n in open_counts.filter(pl.col("town_code") == tag).rows()}
-            town = ref.town(tag)
-            digest = compose_digest(tag, town["name"] if town else tag, items, counts, "报送接收", parse_as_of(as_of))
-            result = notifier.send(tag, digest)
-            record_delivery(con, run_id, digest, result)
-            sent[tag] = result.status
-    return sent
+                           count=max(1, r["n"])))
+        return notify_or_queue(con, home, ref, run_id, items, open_counts_by_tag(con), "报送接收",
+                               parse_as_of(as_of), cycle_id, "ingest")
 
 
 @task(cache_policy=NO_CACHE)
@@ -93,7 +79,7 @@ def close_run(home_root: str, run_id: str, summary: dict, error: str | None) -> 
 
 @flow(name="ingest")
 def ingest_flow(home: str, as_of: str | None = None, baseline: bool = False, reprocess: str | None = None,
-                notify: bool = True) -> dict:
+                notify: bool = True, cycle_id: str | None = None) -> dict:
     """Read every new submission under inbox/<town_code>/ (or re-read one by SHA)."""
     log = get_run_logger()
     as_of = (parse_as_of(as_of) or today_shanghai()).isoformat()
@@ -126,7 +112,7 @@ def ingest_flow(home: str, as_of: str | None = None, baseline: bool = False, rep
         "not_yet_arrived": found["not_yet_arrived"],
     }
     if notify and new:
-        summary["notified"] = notify_towns(home, run_id, as_of)
+        summary["notified"] = notify_towns(home, run_id, as_of, cycle_id)
     close_run(home, run_id, summary, error)
     log.info("ingest: %s new files, %s rows read, %s accepted, %s rejected, %s warned",
              summary["files_new"], summary["rows_read"], summary["rows_accepted"], summary["rows_rejected"],

@@ -7,9 +7,7 @@ SHA-256 recorded for it.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import os
 from pathlib import Path
 
@@ -47,24 +45,20 @@ def bank_frame(lines: pl.DataFrame, town_names: dict[str, str], program_labels: 
 
 
 def bank_csv_bytes(frame: pl.DataFrame) -> bytes:
-    """UTF-8 with BOM (Excel opens it); amounts with two decimals; every value quoted as text."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
-    writer.writerow(frame.columns)
-    for row in frame.iter_rows():
-        writer.writerow(["" if v is None else (f"{v:.2f}" if k == "金额" else str(v))
-                         for k, v in zip(frame.columns, row, strict=True)])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """UTF-8 with BOM (Excel opens it), CRLF, every value quoted as text; amounts keep two decimals."""
+    text = frame.with_columns(pl.all().cast(pl.String)).write_csv(quote_style="always", line_terminator="\r\n")
+    return ("\ufeff" + text).encode("utf-8")
 
 
 def csv_sha256(frame: pl.DataFrame) -> str:
     return hashlib.sha256(bank_csv_bytes(frame)).hexdigest()
 
 
-def write_batch_files(home: Home, period: str, batch: dict, frame: pl.DataFrame) -> dict:
-    """Writes <batch_no>.csv, .xlsx and .manifest.json; returns the manifest."""
+def write_batch_files(home: Home, period: str, batch: dict, frame: pl.DataFrame, data: bytes | None = None) -> dict:
+    """Writes <batch_no>.csv, .xlsx and .manifest.json; returns the manifest.
+    `data` is the CSV already rendered (its SHA-256 is the batch's)."""
     folder = payments_dir(home, period)
-    data = bank_csv_bytes(frame)
+    data = bank_csv_bytes(frame) if data is None else data
     csv_path = folder / f"{batch['batch_no']}.csv"
     tmp = _atomic_target(csv_path)
     tmp.write_bytes(data)

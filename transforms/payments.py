@@ -174,12 +174,15 @@ def batch_lines(lines: pl.DataFrame, programs: pl.DataFrame, payer_by_family: di
         .then(pl.col("town_code"))
         .otherwise(pl.lit("bureau"))
     )
-    supplement = pl.struct("payer", "program").map_elements(
-        lambda s: next_supplement.get((s["payer"], s["program"]), 1), return_dtype=pl.Int64
+    supplements = pl.DataFrame(
+        {"payer": [k[0] for k in next_supplement], "program": [k[1] for k in next_supplement],
+         "supplement_no": list(next_supplement.values())},
+        schema={"payer": pl.String, "program": pl.String, "supplement_no": pl.Int64},
     )
     payer_label = pl.when(pl.col("payer") == "bureau").then(pl.lit("QJ")).otherwise(pl.col("payer"))
     return (
-        with_payer.with_columns(supplement_no=supplement)
+        with_payer.join(supplements, on=["payer", "program"], how="left")
+        .with_columns(pl.col("supplement_no").fill_null(1))
         .with_columns(
             batch_no=pl.lit(period.strftime("%Y%m")) + "-" + payer_label + "-" + pl.col("program") + "-"
             + pl.col("supplement_no").cast(pl.String).str.zfill(2)
