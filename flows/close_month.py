@@ -65,9 +65,10 @@ def new_hold_items(con, period: date, prior_held: set) -> dict[str, list[DigestI
 
 
 @flow(name="close-month")
-def close_month_flow(home: str, as_of: str | None = None, period: str | None = None, notify: bool = True,
-                     cycle_id: str | None = None) -> dict:
+def close_month_flow(home: str | None = None, as_of: str | None = None, period: str | None = None,
+                     notify: bool = True, cycle_id: str | None = None) -> dict:
     """Close one month (default: the current month, paid in advance)."""
+    home = str(Home.resolve(home).root)
     day = parse_as_of(as_of) or today_shanghai()
     chosen = period or f"{default_period(day):%Y-%m}"
     parse_period(chosen)

@@ -78,10 +78,11 @@ def close_run(home_root: str, run_id: str, summary: dict, error: str | None) -> 
 
 
 @flow(name="ingest")
-def ingest_flow(home: str, as_of: str | None = None, baseline: bool = False, reprocess: str | None = None,
-                notify: bool = True, cycle_id: str | None = None) -> dict:
+def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: bool = False,
+                reprocess: str | None = None, notify: bool = True, cycle_id: str | None = None) -> dict:
     """Read every new submission under inbox/<town_code>/ (or re-read one by SHA)."""
     log = get_run_logger()
+    home = str(Home.resolve(home).root)
     as_of = (parse_as_of(as_of) or today_shanghai()).isoformat()
     Home(Path(home)).ensure()
     found = find_new_submissions(home, as_of)

@@ -36,7 +36,7 @@ def _date(text: str | None):
 
 
 @flow(name="reference", log_prints=False)
-def reference_flow(home: str, as_of: str | None = None) -> dict[str, int]:
-    counts = load_reference_into_warehouse(home, as_of)
+def reference_flow(home: str | None = None, as_of: str | None = None) -> dict[str, int]:
+    counts = load_reference_into_warehouse(str(Home.resolve(home).root), as_of)
     get_run_logger().info("reference tables loaded: %s", counts)
     return counts

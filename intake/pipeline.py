@@ -21,7 +21,7 @@ from intake.discover import Candidate, sha256_of
 from intake.readers import read_submission
 from jiuzhu.home import Home, now_shanghai
 from jiuzhu.reference import Reference
-from publish.returns import write_return_files
+from publish.returns import rebuild_return_files
 from transforms.identifiers import id_birth_date_expr, id_sex_expr
 from transforms.money import fen_to_decimal_expr
 from transforms.returns import RAW_FIELDS
@@ -84,6 +84,7 @@ def ingest_file(
     known = ingest_load.known_file(con, sha)
     if known and not reprocess:
         ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
+        rebuild_return_files(con, home, ref, sha, only_if_missing=True)  # a crash may have come before them
         return FileOutcome(candidate.rel_path, candidate.folder, sha, "known")
     seq = known["seq"] if known else ingest_load.next_seq(con)
 
@@ -151,7 +152,7 @@ def ingest_file(
             fail_after=fail_after,
         )
         ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
-        write_return_files(home, ref, file_row, None, findings)
+        rebuild_return_files(con, home, ref, sha)
         return outcome
 
     raw = result.rows
@@ -225,10 +226,7 @@ def ingest_file(
     for key in ("rows_read", "rows_accepted", "rows_rejected", "rows_warned", "cases"):
         setattr(outcome, key, file_row[key])
     outcome.findings_by_rule = dict(sorted(findings.group_by("rule_id").len().iter_rows()))
-    returned = raw.with_columns(case_key=typed.select(case_key_expr())["case_no"]).join(
-        row_outcome.select("source_row", "row_status"), on="source_row", how="left"
-    )
-    write_return_files(home, ref, file_row, returned, findings.rename({"case_no": "case_key"}))
+    rebuild_return_files(con, home, ref, sha)
     return outcome
 
 
@@ -268,7 +266,6 @@ def _raw_rows(
     return (
         keyed.join(outcome.select("source_row", "row_status", "warned"), on="source_row", how="left")
         .join(row_ids.rename({"case_no": "case_key"}), on="case_key", how="left")
-        .drop("case_key")
         .with_columns(file_sha256=pl.lit(sha), source_row=pl.col("source_row").cast(pl.Int32))
     )
 

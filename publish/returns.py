@@ -35,6 +35,23 @@ def chinese_headers(ref: Reference) -> dict[str, str]:
     return out
 
 
+def rebuild_return_files(con, home: Home, ref: Reference, sha256: str, *, only_if_missing: bool = False) -> None:
+    """Write a submission's return workbook and receipt from what the warehouse
+    recorded for it (the one path: right after the load, and after a crash)."""
+    from warehouse.sqlfiles import sql
+
+    file_row = con.sql("SELECT * FROM raw.files WHERE file_sha256 = $sha", params={"sha": sha256}).pl().row(
+        0, named=True)
+    workbook, receipt = return_paths(home, file_row["folder"], file_row["name"], sha256)
+    if only_if_missing and receipt.exists():
+        return
+    findings = con.sql(sql("ingest/return_findings"), params={"sha": sha256}).pl()
+    rows = None
+    if file_row["status"] == "loaded":
+        rows = con.sql(sql("ingest/return_rows"), params={"sha": sha256}).pl()
+    write_return_files(home, ref, file_row, rows, findings)
+
+
 def write_return_files(home: Home, ref: Reference, file_row: dict, rows: pl.DataFrame | None,
                        findings: pl.DataFrame) -> tuple[Path, Path]:
     workbook, receipt = return_paths(home, file_row["folder"], file_row["name"], file_row["file_sha256"])

@@ -170,3 +170,16 @@ def test_temp_files_dotfiles_symlinks_ignored_and_unknown_folder_reported(home):
     assert sorted(c.rel_path for c in found.candidates) == ["inbox/500110001/a.csv", "inbox/500110105/wansheng.csv"]
     assert found.unknown_folders == ["500110105"]
     assert len(found.ignored) == 3
+
+
+def test_return_files_lost_after_the_load_are_rebuilt_by_the_next_run(home):
+    drop(home, "500110001", "a.csv", [row(), row(**SPOUSE | {"relation": "表亲"})], at(5))
+    ingest_all(home, date(2025, 3, 5))
+    folder = home.out / "returns" / "500110001"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    for p in folder.iterdir():  # as if the run had died between its commit and the files
+        p.unlink()
+    [o] = ingest_all(home, date(2025, 3, 6))
+    assert o.status == "known"
+    after = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert after == before
