@@ -1,0 +1,608 @@
+"""Planted anomalies and their ground truth (SPEC §1 ground_truth.csv, §5 rules).
+
+Each planted anomaly lives in its own case (X08 and X09 need two) and trips
+exactly its rule. P- and V-anomalies sit in the case's last version (later
+versions are dropped) so an earlier clean version stays current and nothing
+downstream trips a rule by accident. X-anomalies sit on cases that are
+active at as_of, in rows of the newest extract only (registered, died or
+reported inside its quarter). Everything else in the home is clean.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from synth.timeframe import DayCal, TimeFrame, add_months_days, to_days
+
+P_RULES = ("P01", "P02", "P03")
+V_RULES = tuple(f"V{i:02d}" for i in range(1, 17))
+X_RULES = tuple(f"X{i:02d}" for i in range(1, 11))
+RULES = P_RULES + V_RULES + X_RULES
+DEFAULT_RATE = 0.001  # per rule and household: a 2,000-household home gets 2 of each
+WANSHENG_CODE = "500110105"  # 万盛经开区: shares the county code, not a Qijiang town
+CASE_LEVEL_RULES = ("V02", "V04", "V05", "V06", "V07", "V08", "V09", "V12", "V13", "V15", "V16",
+                    "X03", "X06", "X07", "X09")  # fmt: skip
+
+
+@dataclass
+class Plant:
+    """One planted anomaly (one ground-truth row, two for X08/X09)."""
+
+    rule: str
+    case_id: int = -1
+    partner: int = -1  # X08/X09: the second case
+    version_id: int = -1  # P/V: the version whose file holds it
+    slot: int = -1  # the member concerned (-1: about the case)
+    variant: str = ""
+    folder: str | None = None  # V02: the inbox folder the version is filed in
+    file: str | None = None  # P01/P02: the file itself
+    id_no: str | None = None
+    data: dict = field(default_factory=dict)
+
+
+def resolve_counts(anomaly_rate: float | dict[str, float] | None, households: int) -> dict[str, int]:
+    """How many of each rule to plant: ceil(rate x households); a dict sets
+    rates per rule (rules it leaves out keep the default rate)."""
+    if anomaly_rate is None:
+        rates = dict.fromkeys(RULES, DEFAULT_RATE)
+    elif isinstance(anomaly_rate, dict):
+        unknown = set(anomaly_rate) - set(RULES)
+        if unknown:
+            raise ValueError(f"unknown rule id(s) in anomaly_rate: {', '.join(sorted(unknown))}")
+        rates = {r: float(anomaly_rate.get(r, DEFAULT_RATE)) for r in RULES}
+    else:
+        rates = dict.fromkeys(RULES, float(anomaly_rate))
+    for r, v in rates.items():
+        if not (0 <= v <= 0.05):
+            raise ValueError(f"anomaly rate of {r} must be between 0 and 0.05, got {v}")
+    return {r: (math.ceil(v * households - 1e-9) if v > 0 else 0) for r, v in rates.items()}
+
+
+class Picker:
+    """Deterministic draws of distinct host cases."""
+
+    def __init__(self, rng: np.random.Generator, n_cases: int):
+        self.rng = rng
+        self.used = np.zeros(n_cases, dtype=bool)
+
+    def pick(self, mask: np.ndarray, k: int) -> np.ndarray:
+        cand = np.flatnonzero(mask & ~self.used)
+        if k <= 0 or cand.size == 0:
+            return np.array([], dtype=np.int64)
+        chosen = np.sort(self.rng.choice(cand, size=min(k, cand.size), replace=False))
+        self.used[chosen] = True
+        return chosen
+
+
+# ---------------------------------------------------------------- plan level
+
+
+def plant_plan_level(
+    cases: pl.DataFrame, counts: dict[str, int], picker: Picker, tf: TimeFrame, cal: DayCal
+) -> tuple[pl.DataFrame, list[Plant]]:
+    """V07 (decided after the limit) and V16 (no application filed before the
+    decision) change a new case's timeline, so they are planted in the plan."""
+    c = {
+        k: cases[k].to_numpy()
+        for k in (
+            "baseline",
+            "emitted",
+            "outcome",
+            "late",
+            "status_event",
+            "limit",
+            "received",
+            "decided",
+            "sfile",
+        )
+    }
+    subs = tf.sub_array()
+    as_of = to_days(tf.as_of)
+    clean_new = (
+        ~c["baseline"]
+        & c["emitted"]
+        & (c["outcome"] == "approve")
+        & ~c["late"]
+        & (c["status_event"] == "none")
+    )
+    clean_new &= ~cases["wansheng"].to_numpy()
+    n = cases.height
+    rng = picker.rng
+    late_dec = cal.add_wd(c["received"], c["limit"] + rng.integers(2, 9, n))
+    i = np.minimum(np.searchsorted(subs, late_dec, side="left"), len(subs) - 1)
+    late_sub = subs[i]
+    v07 = picker.pick(clean_new & (late_sub <= as_of) & (late_sub > c["sfile"] - 400), counts["V07"])
+    v16 = picker.pick(clean_new, counts["V16"])
+    plants = [Plant("V07", int(k)) for k in v07] + [Plant("V16", int(k)) for k in v16]
+    dec = c["decided"].copy()
+    sfile = c["sfile"].copy()
+    dec[v07] = late_dec[v07]
+    sfile[v07] = late_sub[v07]
+    pub_from = cases["pub_from"].to_numpy().copy()
+    pub_to = cases["pub_to"].to_numpy().copy()
+    shift = dec - c["decided"]
+    pub_from += shift
+    pub_to += shift
+    host = np.full(n, "", dtype=object)
+    host[v07] = "V07"
+    host[v16] = "V16"
+    out = cases.with_columns(
+        decided=dec,
+        sfile=sfile,
+        pub_from=pub_from,
+        pub_to=pub_to,
+        benefit_from=add_months_days(dec, 1),
+        no_app=pl.Series(host == "V16"),
+        host=pl.Series(host.astype(str)),
+    )
+    return out, plants
+
+
+# ---------------------------------------------------------------- event level
+
+
+def _case_summary(cases: pl.DataFrame, members: pl.DataFrame, events: pl.DataFrame, as_of) -> pl.DataFrame:
+    young_limit = as_of.replace(year=as_of.year - 59)  # under 59 at as_of: 16–59 all year
+    mem = members.group_by("case_id").agg(
+        size=pl.len(),
+        n_cov=pl.col("covered").sum(),
+        work_total=pl.col("work_fen").sum(),
+        pen_total=pl.col("pension_fen").sum(),
+        zero_member=((pl.col("work_fen") == 0) & (pl.col("pension_fen") == 0)).any(),
+        head_no_work=(
+            (pl.col("slot") == 0) & (pl.col("work_fen") == 0) & (pl.col("work_ability") != "有")
+        ).any(),
+        self_care_full=(pl.col("covered") & (pl.col("self_care") == "全自理")).any(),
+        qualifying_adult=(pl.col("covered") & pl.col("qual") & (pl.col("birth") > pl.lit(young_limit))).any(),
+    )
+    ev = events.group_by("case_id").agg(
+        gradual=pl.col("gradual").any(),
+        has_app=(pl.col("etype") == "app").any(),
+        n_2025=(pl.col("etype") != "baseline").sum(),
+    )
+    return (
+        cases.join(mem, on="case_id", how="left")
+        .join(ev, on="case_id", how="left")
+        .with_columns(pl.col("gradual", "has_app").fill_null(False), pl.col("n_2025").fill_null(0))
+        .sort("case_id")
+    )
+
+
+def plant_event_level(
+    cases: pl.DataFrame,
+    members: pl.DataFrame,
+    events: pl.DataFrame,
+    counts: dict[str, int],
+    picker: Picker,
+    tf: TimeFrame,
+    cal: DayCal,
+    ref,
+    template_names: list[str],
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, list[Plant]]:
+    """X hosts (stable active cases), then the V/P hosts whose last version is planted.
+
+    Returns (cases, members, events, plants) with X08 identities and X09
+    accounts merged, later versions of V/P hosts dropped, V16's application
+    dropped and V08's late-filed old decision added.
+    """
+    rng = picker.rng
+    s = _case_summary(cases, members, events, tf.as_of)
+    g = {k: s[k].to_numpy() for k in s.columns if s[k].dtype != pl.Object}
+    n = s.height
+    e_prev = to_days(tf.extract_dates[-2]) if len(tf.extract_dates) > 1 else to_days(tf.go_live) - 1
+    e_last = to_days(tf.extract_dates[-1]) if tf.extract_dates else to_days(tf.as_of)
+    not_minors = g["template"] != template_names.index("t_min")
+    base_ok = ~g["wansheng"] & (g["host"] == "")
+    stable = (
+        base_ok
+        & (g["outcome"] == "approve")
+        & g["emitted"]
+        & (g["status_event"] == "none")
+        & ~g["gradual"]
+        & (g["sfile"] <= e_prev)
+        & not_minors
+    )
+    plants: list[Plant] = []
+
+    # ---- X08: the same person covered in two cases of two towns
+    singles_b = stable & (g["family"] == "dibao") & (g["size"] == 1)
+    town_i = np.unique(g["town_code"].astype(str), return_inverse=True)[1]
+    x08_a = picker.pick(stable & g["head_no_work"], counts["X08"])
+    merges = []
+    for a in x08_a:
+        b_mask = singles_b & (town_i != town_i[a])
+        b = picker.pick(b_mask, 1)
+        if b.size == 0:
+            picker.used[a] = False
+            continue
+        merges.append((int(a), int(b[0])))
+        plants.append(Plant("X08", int(a), partner=int(b[0]), slot=0))
+    if merges:
+        members = _merge_identities(members, merges)
+        heads = members.filter((pl.col("slot") == 0) & pl.col("case_id").is_in([a for a, _ in merges]))
+        head_id = dict(zip(heads["case_id"].to_list(), heads["id_no"].to_list(), strict=True))
+        for p in plants:
+            if p.rule == "X08":
+                p.id_no = head_id[p.case_id]
+
+    # ---- X09: one account on two active cases
+    accounts = cases.select("case_id", "bank", "account_no", "account_holder")
+    x09_a = picker.pick(stable, counts["X09"])
+    acc_updates = {}
+    for a in x09_a:
+        b = picker.pick(stable & (town_i != town_i[a]), 1)
+        if b.size == 0:
+            picker.used[a] = False
+            continue
+        acc_updates[int(b[0])] = int(a)
+        plants.append(Plant("X09", int(a), partner=int(b[0])))
+    if acc_updates:
+        src = accounts.filter(pl.col("case_id").is_in(list(acc_updates.values())))
+        upd = pl.DataFrame({"case_id": list(acc_updates), "src": list(acc_updates.values())}).join(
+            src.rename({"case_id": "src"}), on="src", how="left"
+        )
+        cases = cases.update(upd.drop("src"), on="case_id")
+
+    # ---- the other X rules: one case each, rows in the newest extract only
+    def x_pick(rule: str, extra: np.ndarray | None = None) -> np.ndarray:
+        mask = stable if extra is None else stable & extra
+        return picker.pick(mask, counts[rule])
+
+    def having(cond: pl.Expr) -> np.ndarray:
+        """Cases with at least one member meeting `cond`."""
+        mask = np.zeros(n, dtype=bool)
+        mask[members.filter(cond)["case_id"].unique().to_numpy()] = True
+        return mask
+
+    def slot_choice(case_ids, cond: pl.Expr) -> dict[int, int]:
+        cand = members.filter(pl.col("case_id").is_in(list(map(int, case_ids))) & cond)
+        out = {}
+        for cid, grp in cand.group_by("case_id", maintain_order=True):
+            slots = sorted(grp["slot"].to_list())
+            out[int(cid[0])] = int(slots[int(rng.integers(0, len(slots)))])
+        return out
+
+    adult = pl.col("rule").is_in(["head", "spouse", "eld_spouse", "sibling"]) | (pl.col("slot") == 0)
+    for rule, cond, day_from in (
+        ("X01", pl.col("covered"), e_prev + 1),
+        ("X02", adult, e_prev + 1),
+        ("X04", adult, None),
+        ("X05", adult & (pl.col("birth").dt.year() >= 1966), e_prev + 1),
+        ("X10", (pl.col("work_fen") == 0) & (pl.col("pension_fen") == 0) & adult, None),
+    ):
+        chosen = x_pick(rule, having(cond))
+        slots = slot_choice(chosen, cond)
+        for cid in chosen:
+            if int(cid) not in slots:
+                picker.used[cid] = False
+                continue
+            p = Plant(rule, int(cid), slot=slots[int(cid)])
+            if day_from is not None:
+                p.data["day"] = int(rng.integers(day_from, e_last + 1))
+            p.variant = (
+                ["insured", "fund"][len([q for q in plants if q.rule == rule]) % 2] if rule == "X10" else ""
+            )
+            plants.append(p)
+    for cid in x_pick("X03"):
+        k = len([q for q in plants if q.rule == "X03"])
+        plants.append(
+            Plant(
+                "X03",
+                int(cid),
+                slot=0,
+                variant=["two_homes", "shop"][k % 2],
+                data={"day": int(rng.integers(e_prev + 1, e_last + 1))},
+            )
+        )
+    for cid in x_pick("X06"):
+        plants.append(Plant("X06", int(cid), slot=0, data={"size": int(g["size"][cid])}))
+    x07_cond = (pl.col("work_fen") == 0) & (pl.col("pension_fen") == 0) & adult
+    x07 = x_pick("X07", (g["work_total"] == 0) & having(x07_cond))
+    slots = slot_choice(x07, x07_cond)
+    std_now = _dibao_std_fen(ref, tf)
+    for cid in x07:
+        if int(cid) not in slots:
+            picker.used[cid] = False
+            continue
+        prog = g["program"][cid]
+        kind = (
+            "dibao_urban"
+            if prog == "dibao_urban" or (prog.startswith("tekun") and g["town_kind"][cid] == "街道")
+            else "dibao_rural"
+        )
+        need = std_now[kind] * int(g["size"][cid]) - int(g["pen_total"][cid])
+        amount = int(need + rng.integers(50, 300) * 100)
+        plants.append(Plant("X07", int(cid), slot=slots[int(cid)], data={"amount_fen": amount}))
+
+    # ---- V/P hosts: the last version carries the anomaly
+    ev = events
+    first_new = ev.filter(pl.col("etype") != "baseline").sort(["case_id", "sub"]).with_row_index("_r")
+    new_case = base_ok & ~g["baseline"] & g["has_app"]
+    approved_new = (
+        new_case & (g["outcome"] == "approve") & g["emitted"] & ~g["late"] & (g["status_event"] == "none")
+    )
+    targets: dict[int, tuple[str, str]] = {}  # case -> (rule, etype of the target)
+
+    for rule in ("V05", "V06", "V13"):
+        extra = ~g["no_publicity"] if rule in ("V05", "V06") else np.ones(n, dtype=bool)
+        for cid in picker.pick(approved_new & extra & ~g["gradual"], counts[rule]):
+            targets[int(cid)] = (rule, "approve")
+    v02 = max(counts["V02"] - 1, 0) if counts["V02"] else 0
+    folders = {}
+    town_list = sorted(set(ref["towns"]["code"].to_list()))
+    for cid in picker.pick(new_case, v02):
+        targets[int(cid)] = ("V02", "app")
+        others = [t for t in town_list if t != g["town_code"][cid]]
+        folders[int(cid)] = others[int(rng.integers(0, len(others)))]
+    for cid in picker.pick(new_case & (g["size"] >= 2), counts["V14"]):
+        targets[int(cid)] = ("V14", "app")
+    eligible_any = (
+        ev.filter(pl.col("etype").is_in(["app", "approve", "recheck", "annual", "resume"]))["case_id"]
+        .unique()
+        .to_numpy()
+    )
+    with_2025 = np.zeros(n, dtype=bool)
+    with_2025[eligible_any] = True
+    with_2025 &= base_ok & not_minors
+    approved_2025 = (
+        ev.filter(pl.col("etype").is_in(["approve", "recheck", "resume"]))["case_id"].unique().to_numpy()
+    )
+    has_appr = np.zeros(n, dtype=bool)
+    has_appr[approved_2025] = True
+    for rule in ("V09", "V12", "V15"):
+        for cid in picker.pick(with_2025 & has_appr & ~g["gradual"], counts[rule]):
+            targets[int(cid)] = (rule, "approved")
+    for rule in ("V01", "V03", "V04", "P03"):
+        extra = (g["size"] >= 2) if rule == "V04" else np.ones(n, dtype=bool)
+        for cid in picker.pick(with_2025 & extra, counts[rule]):
+            targets[int(cid)] = (rule, "any")
+    tekun = np.char.startswith(g["program"].astype(str), "tekun")
+    member_slot = {}
+    v10 = picker.pick(with_2025 & tekun & g["qualifying_adult"], counts["V10"])
+    young = pl.col("birth") > pl.lit(tf.as_of.replace(year=tf.as_of.year - 59))
+    for cid, slot in slot_choice(v10, pl.col("covered") & pl.col("qual") & young).items():
+        targets[cid] = ("V10", "any")
+        member_slot[cid] = slot
+    v11 = picker.pick(with_2025 & tekun & g["self_care_full"], counts["V11"])
+    for cid, slot in slot_choice(v11, pl.col("covered") & (pl.col("self_care") == "全自理")).items():
+        targets[cid] = ("V11", "any")
+        member_slot[cid] = slot
+
+    target_types = {
+        "approve": ["approve"],
+        "app": ["app"],
+        "approved": ["approve", "recheck", "resume"],
+        "any": ["app", "approve", "recheck", "annual", "resume"],
+    }
+    tsel = pl.DataFrame(
+        {
+            "case_id": list(targets),
+            "rule": [t[0] for t in targets.values()],
+            "kind": [t[1] for t in targets.values()],
+        },
+        schema={"case_id": pl.Int64, "rule": pl.String, "kind": pl.String},
+    )
+    tev = first_new.join(tsel, on="case_id", how="inner")
+    tev = tev.filter(
+        pl.struct("kind", "etype").map_elements(
+            lambda r: r["etype"] in target_types[r["kind"]], return_dtype=pl.Boolean
+        )
+    )
+    # the first eligible event of each case
+    tev = tev.sort(["case_id", "sub"]).group_by("case_id", maintain_order=True).first()
+    cut = dict(zip(tev["case_id"].to_list(), tev["sub"].to_list(), strict=True))
+    for cid, (rule, _) in targets.items():
+        if cid not in cut:
+            picker.used[cid] = False
+            continue
+        plants.append(
+            Plant(
+                rule, cid, slot=member_slot.get(cid, -1), folder=folders.get(cid), data={"sub": int(cut[cid])}
+            )
+        )
+
+    # V07 keeps only its application and (late) decision; V16 loses its application
+    plan_hosts = dict(zip(cases["case_id"].to_list(), cases["host"].to_list(), strict=True))
+    plan_ids = [cid for cid, h in plan_hosts.items() if h in ("V07", "V16")]
+    ap = events.filter(pl.col("case_id").is_in(plan_ids) & (pl.col("etype") == "approve"))
+    for cid, sub in zip(ap["case_id"].to_list(), ap["sub"].to_list(), strict=True):
+        cut[int(cid)] = int(sub)
+    # ---- V08: a late-filed old decision taken by the town before its authority date
+    auth = dict(zip(ref["towns"]["code"].to_list(), ref["towns"]["authority_from"].to_list(), strict=True))
+    auth_days = np.array([to_days(auth[t]) if t in auth else 0 for t in g["town_code"]])
+    old_day = cal.prev_workday(auth_days - rng.integers(15, 46, n))
+    v08_ok = base_ok & g["baseline"] & (g["decided"] < old_day - 20) & not_minors
+    subs = np.array([to_days(d) for d in tf.submission_days])
+    v08_events = []
+    for cid in picker.pick(v08_ok, counts["V08"]):
+        sub = int(subs[int(rng.integers(0, len(subs)))])
+        cut[int(cid)] = -1  # drop every 2025 event
+        v08_events.append(
+            {"case_id": int(cid), "etype": "old_decision", "day": int(old_day[cid]), "sub": sub}
+        )
+        plants.append(Plant("V08", int(cid), data={"sub": sub}))
+
+    # ---- apply: drop events after each cut; V16 drops the application
+    cut_df = pl.DataFrame(
+        {"case_id": list(cut), "cut": list(cut.values())}, schema={"case_id": pl.Int64, "cut": pl.Int64}
+    )
+    ev = events.join(cut_df, on="case_id", how="left").with_columns(pl.col("cut").fill_null(10**12))
+    keep = (
+        pl.when(pl.col("cut") == -1)
+        .then(pl.col("etype") == "baseline")
+        .otherwise(pl.col("sub") <= pl.col("cut"))
+    )
+    ev = ev.filter(keep).drop("cut")
+    no_app = cases.filter(pl.col("no_app"))["case_id"].to_list()
+    ev = ev.filter(~((pl.col("etype") == "app") & pl.col("case_id").is_in(no_app)))
+    if v08_events:
+        extra = pl.DataFrame(v08_events).with_columns(
+            factor=pl.lit(None, dtype=pl.Float64),
+            gradual=pl.lit(False),
+            staff=pl.lit(0, dtype=ev["staff"].dtype),
+            remark=pl.lit("补报", dtype=pl.String),
+        )
+        ev = pl.concat([ev, extra.select(ev.columns).cast(ev.schema)])
+    # plan-level plants are recorded by the caller
+    return cases, members, ev.sort(["case_id", "sub"]), plants
+
+
+def _merge_identities(members: pl.DataFrame, merges: list[tuple[int, int]]) -> pl.DataFrame:
+    """X08: case B's single member becomes case A's head (same person, same facts)."""
+    cols = ["name", "id_no", "birth", "male", "disability_type", "disability_grade", "serious_illness",
+            "work_ability", "pension_fen", "work_fen", "school_1618"]  # fmt: skip
+    src = members.filter(pl.col("slot") == 0)
+    pairs = pl.DataFrame({"a": [a for a, _ in merges], "case_id": [b for _, b in merges]})
+    upd = pairs.join(src.select(["case_id", *cols]).rename({"case_id": "a"}), on="a", how="left").drop("a")
+    upd = upd.with_columns(slot=pl.lit(0, dtype=members["slot"].dtype))
+    return members.update(upd, on=["case_id", "slot"])
+
+
+def _dibao_std_fen(ref, tf: TimeFrame) -> dict[str, int]:
+    from transforms.entitlement import month_constants
+
+    row = month_constants(ref.tables, [tf.as_of.replace(day=1)]).row(0, named=True)
+    return {"dibao_urban": int(row["std_dibao_urban"]), "dibao_rural": int(row["std_dibao_rural"])}
+
+
+# ---------------------------------------------------------------- row level
+
+V03_VALUES = ("儿媳", "女婿", "外孙")
+P03_VALUES = ("五百", "待核实", "8OO")
+
+
+def plant_row_level(
+    rows: pl.DataFrame, plants: list[Plant], rng: np.random.Generator
+) -> tuple[pl.DataFrame, dict[int, dict[str, str]]]:
+    """Edit the planted versions' rows (`rows` holds them, typed; plants carry
+    their version_id). Returns the edited rows and raw-text overrides
+    (row_uid -> {field: text}) for values that are not of their type (P03)."""
+    from transforms.identifiers import id_check_char
+
+    targets = {p.version_id: p for p in plants if p.rule in P_RULES + V_RULES and p.version_id >= 0}
+    if not targets:
+        return rows, {}
+    hit = rows.filter(pl.col("version_id").is_in(list(targets)))
+    rest = rows.filter(~pl.col("version_id").is_in(list(targets)))
+    recs = hit.sort(["version_id", "slot"]).to_dicts()
+    by_v: dict[int, list[dict]] = {}
+    for r in recs:
+        by_v.setdefault(r["version_id"], []).append(r)
+    overrides: dict[int, dict[str, str]] = {}
+    counter: dict[str, int] = {}
+    out: list[dict] = []
+    for vid, rs in by_v.items():
+        p = targets[vid]
+        k = counter.get(p.rule, 0)
+        counter[p.rule] = k + 1
+        for r in rs:
+            r["plain"] = True
+        others = [r for r in rs if r["slot"] != 0]
+        rule = p.rule
+        if rule == "V01":
+            r = others[int(rng.integers(0, len(others)))] if others else rs[0]
+            idn = r["id_no"]
+            if k % 2 == 1 and r["status"] in ("已受理", "调查中"):
+                f17 = idn[:10] + ("0230" if idn[10:12] != "02" else "0231") + idn[14:17]
+                r["id_no"] = f17 + id_check_char(f17)
+                p.variant = "birth_date"
+            else:
+                good = idn[17]
+                r["id_no"] = idn[:17] + ("0123456789X".replace(good, "")[int(rng.integers(0, 10))])
+                p.variant = "checksum"
+            p.slot, p.id_no = r["slot"], r["id_no"]
+        elif rule == "V03":
+            if others and k % 3 != 1:
+                r = others[int(rng.integers(0, len(others)))]
+                if k % 3 == 0:
+                    r["relation"] = V03_VALUES[k % len(V03_VALUES)]
+                    p.variant = "relation"
+                else:
+                    r["work_ability"] = "一般"
+                    p.variant = "work_ability"
+                p.slot, p.id_no = r["slot"], r["id_no"]
+            else:
+                for r in rs:
+                    r["complaint"] = "不详"
+                p.variant = "complaint"
+        elif rule == "V04":
+            variant = ("village", "two_heads", "no_head")[k % 3] if others else "no_head"
+            if variant == "village":
+                others[0]["village"] = (others[0]["village"] or "") + "二组"
+            elif variant == "two_heads":
+                others[0]["relation"] = "户主"
+            else:
+                rs[0]["relation"] = "其他"
+            p.variant = variant
+        elif rule == "V05":
+            variant = ("visit_after_decision", "publicity_before_decision", "applied_after_received")[k % 3]
+            for r in rs:
+                if variant == "visit_after_decision":
+                    r["visited_on"] = r["decided_on"] + 3
+                elif variant == "publicity_before_decision":
+                    r["publicity_from"] = r["decided_on"] - 4
+                    r["publicity_to"] = r["publicity_from"] + 7
+                else:
+                    r["applied_on"] = r["received_on"] + 3
+            p.variant = variant
+        elif rule == "V06":
+            variant = ("missing", "six_days")[k % 2]
+            for r in rs:
+                if variant == "missing":
+                    r["publicity_from"] = None
+                    r["publicity_to"] = None
+                else:
+                    r["publicity_to"] = r["publicity_from"] + 5
+            p.variant = variant
+        elif rule == "V09":
+            delta = int(rng.integers(2, 60)) * 100 + int(rng.integers(0, 100))
+            sign = -1 if (k % 2 and rs[0]["monthly_benefit_fen"] > delta + 100) else 1
+            for r in rs:
+                r["monthly_benefit_fen"] = r["monthly_benefit_fen"] + sign * delta
+            p.variant = f"{'+' if sign > 0 else '-'}{delta}"
+        elif rule == "V10":
+            r = next(x for x in rs if x["slot"] == p.slot)
+            if r["disability_type"] in ("肢体", "多重"):
+                r["disability_grade"] = "三级"
+            elif r["disability_type"] == "视力":
+                r["disability_grade"] = "二级"
+            else:
+                r["disability_grade"] = "四级"
+            r["work_ability"] = "部分"
+            p.slot, p.id_no = r["slot"], r["id_no"]
+        elif rule == "V11":
+            r = next(x for x in rs if x["slot"] == p.slot)
+            r["self_care"] = None
+            p.slot, p.id_no = r["slot"], r["id_no"]
+        elif rule == "V12":
+            for r in rs:
+                r["account_no"] = None
+        elif rule == "V13":
+            variant = ("same_month", "two_months_later")[k % 2]
+            for r in rs:
+                r["benefit_from"] = r["decided_on"] if variant == "same_month" else r["benefit_from"] + 62
+            p.variant = variant
+        elif rule == "V14":
+            r = others[0]
+            dup = dict(r)
+            dup["row_uid"] = r["row_uid"] + 100
+            dup["slot"] = r["slot"] + 100
+            rs.append(dup)
+            p.slot, p.id_no = r["slot"], r["id_no"]
+        elif rule == "V15":
+            acc = rs[0]["account_no"]
+            bad = acc[:-1] + str((int(acc[-1]) + 1 + int(rng.integers(0, 8))) % 10)
+            for r in rs:
+                r["account_no"] = bad
+        elif rule == "P03":
+            r = others[int(rng.integers(0, len(others)))] if others else rs[0]
+            overrides[r["row_uid"]] = {"monthly_income": P03_VALUES[k % len(P03_VALUES)]}
+            p.slot, p.id_no = r["slot"], r["id_no"]
+            p.variant = "monthly_income"
+        out.extend(rs)
+    edited = pl.DataFrame(out, schema=rows.schema)
+    return pl.concat([rest, edited]).sort(["version_id", "slot"]), overrides
