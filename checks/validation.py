@@ -20,7 +20,7 @@ import polars as pl
 
 from transforms.calendar import WorkingCalendar
 from transforms.versions import FINDING_COLUMNS, case_key_expr, empty_findings
-from transforms.vrules import VRULES, rule_findings, rule_results, typed_for_rules
+from transforms.vrules import KEY, VRULES, RuleResults, rule_findings, rule_results, typed_for_rules
 
 BASELINE_RULES = frozenset({"V01", "V02", "V03", "V04", "V12", "V14"})
 
@@ -154,7 +154,7 @@ class Recheck:
     scope: str
     versions: int = 0
     rows: int = 0
-    results: pl.DataFrame = field(default_factory=pl.DataFrame)  # member-grain rule results (for GX)
+    results: RuleResults | None = None  # the rule result columns (for GX)
     findings: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=FINDING_DB_SCHEMA))
     new: int = 0
     reopened: int = 0
@@ -192,7 +192,9 @@ def scope_versions(con, scope: str, *, as_of: date, ingest_run_id: str | None = 
     )
 
 
-def stored_rule_results(rows: pl.DataFrame, previous: pl.DataFrame, ref) -> tuple[pl.DataFrame, pl.DataFrame]:
+def stored_rule_results(
+    rows: pl.DataFrame, previous: pl.DataFrame, ref
+) -> tuple[RuleResults | None, pl.DataFrame]:
     """Rule results and findings of stored versions (rows from validate/member_rows.sql);
     baseline versions get the baseline rules only (SPEC §2)."""
     from transforms.vrules import RECHECKABLE
@@ -208,8 +210,22 @@ def stored_rule_results(rows: pl.DataFrame, previous: pl.DataFrame, ref) -> tupl
         results.append(res)
         findings.append(rule_findings(res, rules))
     if not results:
-        return pl.DataFrame(), pl.DataFrame(schema={"case_key": pl.String})
-    return pl.concat(results, how="diagonal_relaxed"), pl.concat(findings)
+        return None, pl.DataFrame(schema={"case_key": pl.String})
+    if len(results) == 1:
+        return results[0], findings[0]
+    # case_index restarts in each part: offset the baseline part's
+    offset = int(results[0].cases[KEY].max()) + 1
+    shifted = RuleResults(
+        cases=results[1].cases.with_columns(pl.col(KEY) + offset),
+        members=results[1].members.with_columns(pl.col(KEY) + offset),
+    )
+    return (
+        RuleResults(
+            cases=pl.concat([results[0].cases, shifted.cases], how="diagonal_relaxed"),
+            members=pl.concat([results[0].members, shifted.members], how="diagonal_relaxed"),
+        ),
+        pl.concat(findings),
+    )
 
 
 def _finding_rows(found: pl.DataFrame, rows: pl.DataFrame, *, run_id: str, as_of: date) -> pl.DataFrame:
@@ -317,6 +333,7 @@ def recheck_versions(
                         params = {
                             "as_of": as_of,
                             "reason": CLEAR_REASON,
+                            "cleared_by": CLEARED_BY,
                             "rules": rules,
                             "baseline": baseline,
                         }

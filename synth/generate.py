@@ -112,6 +112,21 @@ class SynthSummary:
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
 
+    def describe(self) -> str:
+        """A few lines for the person who asked for it."""
+        files = ", ".join(f"{n} {fmt}" for fmt, n in sorted(self.files.items()))
+        rules = sum(1 for n in self.anomalies.values() if n)
+        return (
+            f"Synthetic district in {self.out} (seed {self.seed}, as of {self.as_of}):\n"
+            f"  {self.households:,} households, {self.cases:,} cases, {self.versions:,} versions, "
+            f"{self.member_rows:,} member rows, {self.persons:,} people in cases, {self.residents:,} other residents\n"
+            f"  submission files: {files}\n"
+            f"  registry extracts: {sum(self.registry_files.values())} files, {self.registry_rows:,} rows\n"
+            f"  planted anomalies: {sum(self.anomalies.values())} rows over {rules} rules (ground_truth.csv)\n"
+            f"  go-live {self.go_live_month}; baseline as of {self.baseline_as_of}; "
+            f"{len(self.submission_days)} submission days; {self.seconds:.1f} s"
+        )
+
 
 def _noop(stage: str, done: int, total: int) -> None:
     return None

@@ -1,15 +1,13 @@
 """The V-rules of SPEC §5 as pure Polars functions (validation of town decisions).
 
-Frame in, frame out, no I/O: `rule_results` computes, for every member row of
+Frame in, frame out, no I/O: `rule_results` computes, over the member rows of
 a set of case versions, one Boolean column per rule id (True = passes, False =
-trips, null = the rule does not apply to that row), plus the numbers the
-messages need. `rule_findings` turns the tripped cells into findings whose
-message is rendered from `MESSAGE_TEMPLATES` — the very templates the Great
-Expectations suite carries in each expectation's meta (checks/gx_suite.py).
-
-Case-level rules put their result on the case's first row (lowest source
-row) and null on the other rows; member-level rules (V01, V10, V11, V14) on
-the member's own row. So a result column counts findings, not members.
+trips, null = the rule does not apply), plus the numbers the messages need,
+each at its rule's grain: case rules on one row per case, member rules (V01,
+V10, V11, V14) on one row per member row. So a result column counts findings.
+`rule_findings` turns the tripped cells into findings whose message is rendered
+from `MESSAGE_TEMPLATES` — the very templates the Great Expectations suites
+carry in each expectation's meta (checks/gx_suite.py).
 
 V02 (folder) lives in checks/validation.py and V03 / P03 in the normaliser;
 everything else is here. Reference numbers (time limits, ages, disability
@@ -22,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -96,7 +95,6 @@ ID_REASONS = {
 # SPEC §5 V09 "more than 1 yuan": settings key benefit_tolerance_yuan may change it.
 DEFAULT_BENEFIT_TOLERANCE_FEN = 100
 
-INPUT_COLUMNS = ("case_key", "case_no", "town", "ingested_on", "source_row")
 PREVIOUS_COLUMNS = {"case_key": pl.String, "ever_approved": pl.Boolean, "ever_decided": pl.Boolean,
                     "first_ingested_on": pl.Date}  # fmt: skip
 
@@ -145,20 +143,50 @@ def benefit_tolerance_fen(tables: dict[str, pl.DataFrame]) -> int:
     return DEFAULT_BENEFIT_TOLERANCE_FEN if value is None else yuan_to_fen(value)
 
 
-def _in_force(
-    frame: pl.DataFrame, on: str, table: pl.DataFrame, key_col: str, key: str, value_col: str, alias: str
-) -> pl.DataFrame:
-    """Adds `alias` = the table's value for `key` in force on each row's date `on`."""
+def _in_force(days: pl.DataFrame, on: str, table: pl.DataFrame, key_col: str, key: str, value_col: str,
+              alias: str) -> pl.DataFrame:  # fmt: skip
+    """Adds `alias` = the table's value for `key` in force on each distinct date `on`."""
     rows = table.filter(pl.col(key_col) == key).select("effective_from", pl.col(value_col).alias(alias))
-    days = frame.select(pl.col(on).drop_nulls().unique().sort())
     if rows.is_empty() or days.is_empty():
-        return frame.with_columns(pl.lit(None, dtype=table.schema[value_col]).alias(alias))
-    looked = days.join_asof(rows.sort("effective_from"), left_on=on, right_on="effective_from",
-                            strategy="backward").drop("effective_from")  # fmt: skip
-    return frame.join(looked, on=on, how="left")
+        return days.with_columns(pl.lit(None, dtype=table.schema[value_col]).alias(alias))
+    return days.join_asof(rows.sort("effective_from"), left_on=on, right_on="effective_from",
+                          strategy="backward").drop("effective_from")  # fmt: skip
 
 
 # ---------------------------------------------------------------- the rules
+
+KEY = "case_index"  # an integer stand-in for case_key inside the computation (fast joins)
+ELIGIBILITY_KEYS = (
+    "tekun_work_age_min",
+    "tekun_work_age_max",
+    "tekun_student_age_limit",
+    "tekun_minor_publicity_age",
+)
+MEMBER_COLUMNS = (
+    "id_no", "relation", "covered", "disability_type", "disability_grade", "serious_illness", "schooling",
+    "self_care", "monthly_income_fen",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RuleResults:
+    """The result columns of rule_results, at their own grain.
+
+    cases: one row per case (its first member row), in input order: case_index,
+        case_key, case_no, town, the household fields, the case rules and the
+        numbers their messages name.
+    members: one row per member row, in input order: case_index, source_row, the
+        member fields (id_no ...), the member rules and their numbers (case_key
+        and case_no are on the case row: rule_findings joins them).
+    A rule column is True (passes), False (trips) or null (does not apply).
+    """
+
+    cases: pl.DataFrame
+    members: pl.DataFrame
+
+    def column(self, rule: str) -> pl.Series:
+        frame = self.members if rule in MEMBER_RULES else self.cases
+        return frame[rule]
 
 
 def rule_results(
@@ -168,124 +196,131 @@ def rule_results(
     calendar: WorkingCalendar,
     *,
     rules: Iterable[str] = VRULES,
-) -> pl.DataFrame:
-    """Per member row, one Boolean column per V-rule (True passes, False trips, null n/a).
+) -> RuleResults:
+    """The V-rules over the member rows of some case versions.
 
     typed: member rows with the typed columns of transforms.submission plus
         case_key (the case's identity in this frame), case_no (as the clerk wrote
-        it), town (the submitting town), ingested_on (Date) and source_row.
+        it), town (the submitting town), ingested_on (Date) and source_row
+        (unique within a case).
     previous: per case_key its state before this version: ever_approved,
         ever_decided (approved or denied), first_ingested_on (any earlier version).
     tables: the reference tables (jiuzhu.reference.Reference.tables).
-    Returns case_key, case_no, town, source_row, id_no, is_case_row, the rule
-    columns and the values the messages name.
     """
-    rules = [r for r in VRULES if r in set(rules)]
+    wanted = set(rules)
+    rules = [r for r in VRULES if r in wanted]
     prev = (
         previous.select(list(PREVIOUS_COLUMNS)).cast(PREVIOUS_COLUMNS)
         if previous.height
         else pl.DataFrame(schema=PREVIOUS_COLUMNS)
     )
-    rows = typed.sort("case_key", "source_row")
-    cases = _case_frame(rows, prev, tables)
-    members = _member_frame(rows, cases, tables)
-
-    case_cols: list[pl.Expr] = []
-    member_cols: list[pl.Expr] = []
+    fields = [f for f in HOUSEHOLD_FIELDS if f in typed.columns]
+    rows = (
+        typed.lazy()
+        .with_columns(pl.col("case_key").rank("dense").cast(pl.UInt32).alias(KEY))
+        .with_columns(is_case_row=pl.col("source_row") == pl.col("source_row").min().over(KEY))
+        .collect()
+    )
+    stats = (
+        rows.lazy()
+        .group_by(KEY)
+        .agg(
+            heads=(pl.col("relation") == "head").sum().cast(pl.Int64),
+            covered_count=pl.col("covered").fill_null(False).sum().cast(pl.Int64),
+            **({"household_versions": pl.struct(fields).hash().n_unique()} if "V04" in rules else {}),
+        )
+    )
+    cases = _case_frame(
+        rows.lazy()
+        .filter("is_case_row")
+        .select(KEY, "case_key", "case_no", "town", "ingested_on", *fields)
+        .join(stats, on=KEY, how="left", maintain_order="left")
+        .collect(),
+        prev,
+        tables,
+    )
+    members = _member_frame(rows, cases, tables, rules)
     if "V04" in rules:
-        cases = _household_consistency(rows, cases)
+        cases = _household_consistency(rows, cases, fields)
     if "V07" in rules:
         cases = calendar.working_days_expr(cases, "received_on", "decided_on", "working_days_n")
     if "V09" in rules:
         cases = _entitlement(cases, members, tables)
-    cases = publicity_exemption(cases, members)
-    live = ~pl.col("is_void")
+    if "V06" in rules:
+        cases = publicity_exemption(cases, members)
+    if "V15" in rules:
+        cases = cases.lazy().with_columns(account_ok=luhn_ok_expr(pl.col("account_no"))).collect()
 
-    checks: dict[str, tuple[str, pl.Expr, pl.Expr]] = {
-        # rule: (level, applies, fails)
-        "V01": ("member", pl.lit(True), pl.col("id_problem").is_not_null()),
-        "V04": ("case", pl.lit(True), pl.col("fields_differ").is_not_null() | (pl.col("heads") != 1)),
-        "V05": ("case", pl.lit(True), pl.col("date_order_detail").is_not_null()),
-        "V06": ("case", pl.col("first_approval") & ~pl.col("publicity_exempt"), _publicity_short()),
+    live = ~pl.col("is_void")
+    checks = _checks()
+    case_cols = [_result(checks[r], live).alias(r) for r in rules if r not in MEMBER_RULES]
+    member_cols = [_result(checks[r], live).alias(r) for r in rules if r in MEMBER_RULES]
+    cases = cases.with_columns(case_cols).with_columns(
+        [pl.lit(None, dtype=pl.Boolean).alias(r) for r in VRULES if r not in MEMBER_RULES and r not in wanted]
+    )
+    members = members.with_columns(member_cols).with_columns(
+        [pl.lit(None, dtype=pl.Boolean).alias(r) for r in VRULES if r in MEMBER_RULES and r not in wanted]
+    )
+    return RuleResults(cases=cases, members=members)
+
+
+def _result(check: tuple[pl.Expr, pl.Expr], live: pl.Expr) -> pl.Expr:
+    applies, fails = check
+    return pl.when(live & applies.fill_null(False)).then(~fails.fill_null(False)).otherwise(None)
+
+
+def _checks() -> dict[str, tuple[pl.Expr, pl.Expr]]:
+    """rule -> (applies, fails), over the cases frame or (V01, V10, V11, V14) the members frame."""
+    # V10/V11 concern every version of a tekun case but a denial (which is the right answer to them)
+    tekun_covered = ~pl.col("is_denied") & pl.col("is_tekun") & pl.col("covered").fill_null(False)
+    return {
+        "V01": (pl.lit(True), pl.col("id_problem").is_not_null()),
+        "V04": (pl.lit(True), pl.col("household_detail").is_not_null()),
+        "V05": (pl.lit(True), pl.col("date_order_detail").is_not_null()),
+        "V06": (pl.col("first_approval") & ~pl.col("publicity_exempt"), _publicity_short()),
         "V07": (
-            "case",
             pl.col("first_decision") & pl.col("working_days_n").is_not_null() & pl.col("time_limit_n").is_not_null(),
             pl.col("working_days_n") > pl.col("time_limit_n"),
         ),
         "V08": (
-            "case",
             (pl.col("decided_level") == "town") & pl.col("decided_on").is_not_null()
             & pl.col("authority_from_d").is_not_null(),
             pl.col("decided_on") < pl.col("authority_from_d"),
         ),
         "V09": (
-            "case",
-            pl.col("is_approved") & ~pl.col("gradual_exit").fill_null(False) & pl.col("entitlement_fen").is_not_null(),
+            pl.col("is_approved") & ~pl.col("gradual_exit").fill_null(False) & pl.col("entitlement_fen").is_not_null()
+            & pl.col("ages_known"),
             pl.col("monthly_benefit_fen").is_null()
             | ((pl.col("monthly_benefit_fen") - pl.col("entitlement_fen")).abs() > pl.col("tolerance_fen")),
         ),
-        "V10": ("member", pl.col("is_approved") & pl.col("is_tekun") & pl.col("covered_b"), _can_work()),
-        "V11": ("member", pl.col("is_approved") & pl.col("is_tekun") & pl.col("covered_b"),
-                pl.col("self_care").is_null()),
-        "V12": ("case", pl.col("is_approved"), pl.col("account_no").is_null()),
+        "V10": (tekun_covered, _can_work()),
+        "V11": (tekun_covered, pl.col("self_care").is_null()),
+        "V12": (pl.col("is_approved"), pl.col("account_no").is_null()),
         "V13": (
-            "case",
             pl.col("first_approval") & pl.col("decided_on").is_not_null(),
             pl.col("benefit_from").is_null() | (pl.col("benefit_from") != pl.col("expected_benefit_from_d")),
         ),
-        "V14": ("member", pl.col("id_no").is_not_null(), pl.col("duplicate_of_row_n").is_not_null()),
-        "V15": ("case", pl.col("account_no").is_not_null(), ~luhn_ok_expr(pl.col("account_no"))),
+        "V14": (pl.col("id_no").is_not_null(), pl.col("duplicate_of_row_n").is_not_null()),
+        "V15": (pl.col("account_no").is_not_null(), ~pl.col("account_ok")),
         "V16": (
-            "case",
             pl.col("first_approval") & pl.col("decided_on").is_not_null(),
             ~(pl.col("first_ingested_on") < pl.col("decided_on")).fill_null(False),
         ),
     }  # fmt: skip
-    for rule in rules:
-        level, applies, fails = checks[rule]
-        result = (
-            pl.when(live & applies.fill_null(False)).then(~fails.fill_null(False)).otherwise(None).alias(rule)
-        )
-        (member_cols if level == "member" else case_cols).append(result)
-
-    cases = cases.with_columns(case_cols)
-    case_rule_names = [r for r in rules if checks[r][0] == "case"]
-    case_detail = [c for c in _CASE_DETAIL if c in cases.columns and c not in members.columns]
-    members = members.with_columns(member_cols)
-    out = members.join(cases.select(["case_key", *case_rule_names, *case_detail]), on="case_key", how="left")
-    first = pl.col("is_case_row")
-    out = out.with_columns([pl.when(first).then(pl.col(r)).otherwise(None).alias(r) for r in case_rule_names])
-    missing = [pl.lit(None, dtype=pl.Boolean).alias(r) for r in VRULES if r not in rules]
-    return out.with_columns(missing).sort("case_key", "source_row")
 
 
-_CASE_DETAIL = [
-    "program", "status", "decided_level", "decided_on", "received_on", "benefit_from", "account_no",
-    "monthly_benefit_fen", "entitlement_fen", "standard_month", "time_limit_n", "working_days_n", "town_name",
-    "authority_from_d", "publicity_from", "publicity_to", "publicity_days_n", "household_detail",
-    "date_order_detail", "expected_benefit_from_d", "first_submitted_d", "is_approved", "first_approval",
-]  # fmt: skip
-
-
-def _case_frame(rows: pl.DataFrame, prev: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    fields = [f for f in HOUSEHOLD_FIELDS if f in rows.columns]
+def _case_frame(cases: pl.DataFrame, prev: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     programs = tables["programs"]
     family = dict(zip(programs["program"], programs["family"], strict=True))
     cases = (
-        rows.group_by("case_key", maintain_order=True)
-        .agg(
-            pl.col("case_no", "town", "ingested_on", *fields).first(),
-            first_row=pl.col("source_row").first(),
-            heads=(pl.col("relation") == "head").sum().cast(pl.Int64),
-            covered_count=pl.col("covered").fill_null(False).sum().cast(pl.Int64),
-        )
-        .join(prev, on="case_key", how="left")
+        cases.join(prev, on="case_key", how="left", maintain_order="left")
         .with_columns(
             pl.col("ever_approved", "ever_decided").fill_null(False),
             ref_date=pl.coalesce("decided_on", "ingested_on"),
             family=pl.col("program").replace_strict(family, default=None, return_dtype=pl.String),
             is_void=(pl.col("status") == "void").fill_null(False),
             is_approved=(pl.col("status") == "approved").fill_null(False),
+            is_denied=(pl.col("status") == "denied").fill_null(False),
         )
         .with_columns(
             is_tekun=(pl.col("family") == "tekun").fill_null(False),
@@ -297,23 +332,21 @@ def _case_frame(rows: pl.DataFrame, prev: pl.DataFrame, tables: dict[str, pl.Dat
             first_submitted_d=pl.coalesce("first_ingested_on", "ingested_on"),
         )
     )
+    # the dated reference values in force on each reference date (a few distinct dates)
     limits, elig = tables["time_limits"], tables["eligibility"]
+    days = cases.select(pl.col("ref_date").drop_nulls().unique().sort())
     for key, alias in (("decision_dibao", "lim_dibao"), ("decision_dibao_extended", "lim_dibao_ext"),
                        ("decision_tekun", "lim_tekun"), ("publicity_days", "publicity_days_n")):  # fmt: skip
-        cases = _in_force(cases, "ref_date", limits, "limit_key", key, "value", alias)
-    for key in (
-        "tekun_work_age_min",
-        "tekun_work_age_max",
-        "tekun_student_age_limit",
-        "tekun_minor_publicity_age",
-    ):
-        cases = _in_force(cases, "ref_date", elig, "rule", key, "value", key)
+        days = _in_force(days, "ref_date", limits, "limit_key", key, "value", alias)
+    for key in ELIGIBILITY_KEYS:
+        days = _in_force(days, "ref_date", elig, "rule", key, "value", key)
+    cases = cases.join(days, on="ref_date", how="left", maintain_order="left")
     towns = tables["towns"].select(
         pl.col("code").alias("town"),
         pl.col("name").alias("town_name"),
         pl.col("authority_from").alias("authority_from_d"),
     )
-    cases = cases.join(towns, on="town", how="left").with_columns(
+    return cases.join(towns, on="town", how="left", maintain_order="left").with_columns(
         time_limit_n=pl.when(pl.col("family") == "tekun")
         .then(pl.col("lim_tekun"))
         .when(pl.col("family") == "dibao")
@@ -326,7 +359,6 @@ def _case_frame(rows: pl.DataFrame, prev: pl.DataFrame, tables: dict[str, pl.Dat
         date_order_detail=_date_order_detail(),
         tolerance_fen=pl.lit(benefit_tolerance_fen(tables), dtype=pl.Int64),
     )
-    return cases
 
 
 def _date_order_detail() -> pl.Expr:
@@ -351,50 +383,107 @@ def _date_order_detail() -> pl.Expr:
     return pl.when(joined == "").then(None).otherwise(joined)
 
 
-def _member_frame(rows: pl.DataFrame, cases: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def _member_frame(
+    rows: pl.DataFrame, cases: pl.DataFrame, tables: dict[str, pl.DataFrame], rules: list[str]
+) -> pl.DataFrame:
+    """One narrow row per member row (no case numbers or names: findings join them back)."""
     ctx = cases.select(
-        "case_key", "ref_date", "ingested_on", "decided_on", "is_approved", "is_tekun", "is_void", "first_row",
-        "tekun_work_age_min", "tekun_work_age_max", "tekun_student_age_limit", "tekun_minor_publicity_age",
+        KEY, "ref_date", "ingested_on", "decided_on", "is_approved", "is_denied", "is_tekun", "is_void",
+        "tekun_work_age_min",
+        "tekun_work_age_max", "tekun_student_age_limit", "tekun_minor_publicity_age",
     )  # fmt: skip
+    dis = _disability_limits(rows, cases, tables)
     m = (
-        rows.drop("ingested_on", "decided_on", strict=False)
-        .join(ctx, on="case_key", how="left")
+        rows.lazy()
+        .select(KEY, "source_row", *[c for c in MEMBER_COLUMNS if c in rows.columns])
+        .join(ctx.lazy(), on=KEY, how="left", maintain_order="left")
+        # an impossible or future birth date: future after the day the bureau
+        # received it (the decision date is the reference date for ages)
+        .with_columns(id_problem=id_problem_expr(pl.col("id_no"), pl.col("ingested_on")))
         .with_columns(
-            # an impossible or future birth date: future after the day the bureau
-            # received it (the reference date for ages is the decision date)
-            id_problem=id_problem_expr(pl.col("id_no"), pl.col("ingested_on")),
-            is_case_row=pl.col("source_row") == pl.col("first_row"),
-            covered_b=pl.col("covered").fill_null(False),
+            birth_date=pl.when(pl.col("id_problem").is_null()).then(id_birth_date_expr(pl.col("id_no")))
         )
+        .join(dis.lazy(), on=["ref_date", "disability_type"], how="left", maintain_order="left")
         .with_columns(
-            birth_date=pl.when(pl.col("id_problem").is_null()).then(id_birth_date_expr(pl.col("id_no"))),
+            qualifying_disability=(
+                pl.col("disability_grade").cast(pl.Int64) <= pl.col("max_grade")
+            ).fill_null(False)
         )
-        .with_columns(age=age_on_expr(pl.col("birth_date"), pl.col("ref_date")))
+        .drop("max_grade")
+        .collect()
     )
-    # V10: qualifying disability in force on the reference date
+    # ages matter to tekun only here (V06 minors, V10); dibao ages are the
+    # entitlement's business: computed on the tekun rows alone
+    tekun = (
+        m.lazy()
+        .with_row_index("__i")
+        .filter("is_tekun")
+        .select("__i", age=age_on_expr(pl.col("birth_date"), pl.col("ref_date")))
+        .collect()
+    )
+    m = (
+        m.with_row_index("__i")
+        .join(tekun, on="__i", how="left", maintain_order="left")
+        .drop("__i")
+        .with_columns(pl.col("age").cast(pl.Int32))
+    )
+    if "V14" in rules:
+        return _duplicates(m)
+    return m.with_columns(duplicate_of_row_n=pl.lit(None, dtype=pl.Int64))
+
+
+def _disability_limits(
+    rows: pl.DataFrame, cases: pl.DataFrame, tables: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """V10: per (reference date, disability type) the highest grade that makes a member
+    unable to work (tekun_disability in force on that date)."""
+    schema = {"ref_date": pl.Date, "disability_type": pl.String, "max_grade": pl.Int64}
     dis = tables["tekun_disability"].sort("effective_from")
-    key = m.select("ref_date", "disability_type").drop_nulls().unique().sort("ref_date")
-    if key.height and dis.height:
-        looked = key.join_asof(
-            dis.select("effective_from", "disability_type", "max_grade"),
-            left_on="ref_date",
-            right_on="effective_from",
-            by="disability_type",
-            strategy="backward",
-            check_sortedness=False,  # both sides sorted by date above; Polars cannot check it per group
-        )
-        m = m.join(looked.drop("effective_from"), on=["ref_date", "disability_type"], how="left")
-    else:
-        m = m.with_columns(max_grade=pl.lit(None, dtype=pl.Int64))
-    # V14: the same ID earlier in the same case
-    first_of_id = pl.col("source_row").min().over("case_key", "id_no")
-    return m.with_columns(
-        qualifying_disability=(pl.col("disability_grade").cast(pl.Int64) <= pl.col("max_grade")).fill_null(
-            False
-        ),
-        duplicate_of_row_n=pl.when(
-            pl.col("id_no").is_not_null() & (pl.col("source_row") != first_of_id)
-        ).then(first_of_id),
+    if "disability_type" not in rows.columns or dis.is_empty():
+        return pl.DataFrame(schema=schema)
+    key = (
+        rows.filter(pl.col("disability_type").is_not_null())
+        .select(KEY, "disability_type")
+        .join(cases.filter("is_tekun").select(KEY, "ref_date"), on=KEY)
+        .select("ref_date", "disability_type")
+        .drop_nulls()
+        .unique()
+        .sort("ref_date")
+    )
+    if key.is_empty():
+        return pl.DataFrame(schema=schema)
+    looked = key.join_asof(
+        dis.select("effective_from", "disability_type", "max_grade"),
+        left_on="ref_date",
+        right_on="effective_from",
+        by="disability_type",
+        strategy="backward",
+        check_sortedness=False,  # both sides sorted by date above; Polars cannot check it per group
+    )
+    return looked.select(list(schema)).cast(schema)
+
+
+def _duplicates(m: pl.DataFrame) -> pl.DataFrame:
+    """V14: duplicate_of_row_n = the first row of the case with the same ID (on later rows only)."""
+    # a 64-bit hash narrows the search to a few candidate cases; the exact check runs on those only
+    h = m.select(pl.col("id_no").hash().alias("h"), pl.col(KEY), pl.col("id_no").is_not_null().alias("has"))
+    candidate = h.select(pl.col("has") & pl.struct(KEY, "h").is_duplicated())["has"]
+    m = m.with_columns(duplicate_of_row_n=pl.lit(None, dtype=pl.Int64))
+    if not candidate.any():
+        return m
+    suspects = m.join(m.filter(candidate).select(KEY).unique(), on=KEY, how="semi")
+    first_of_id = pl.col("source_row").min().over(KEY, "id_no")
+    exact = suspects.select(
+        KEY,
+        "source_row",
+        pl.when(pl.col("id_no").is_not_null() & (pl.col("source_row") != first_of_id))
+        .then(first_of_id)
+        .alias("__dup"),
+    )
+    return (
+        m.join(exact, on=[KEY, "source_row"], how="left", maintain_order="left")
+        .with_columns(duplicate_of_row_n=pl.col("__dup").cast(pl.Int64))
+        .drop("__dup")
     )
 
 
@@ -410,69 +499,73 @@ def _publicity_short() -> pl.Expr:
     return f.is_null() | t.is_null() | ((t - f).dt.total_days() < pl.col("publicity_days_n") - 1)
 
 
-def _household_consistency(rows: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
+def _household_consistency(rows: pl.DataFrame, cases: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
     """V04 ingredients: which household fields differ between a case's rows (nulls count)."""
-    fields = [f for f in HOUSEHOLD_FIELDS if f in rows.columns]
-    hashed = rows.group_by("case_key").agg(n=pl.struct(fields).hash().n_unique())
-    bad_keys = hashed.filter(pl.col("n") > 1).select("case_key")
-    differ = pl.DataFrame(schema={"case_key": pl.String, "fields_differ": pl.String})
-    if bad_keys.height:
+    bad = cases.filter(pl.col("household_versions") > 1).select(KEY)
+    differ = pl.DataFrame(schema={KEY: pl.UInt32, "fields_differ": pl.String})
+    if bad.height:
         per_field = (
-            rows.join(bad_keys, on="case_key", how="semi")
-            .group_by("case_key")
+            rows.join(bad, on=KEY, how="semi")
+            .group_by(KEY)
             .agg([(pl.col(f).n_unique() > 1).alias(f) for f in fields])
         )
         differ = per_field.select(
-            "case_key",
+            KEY,
             fields_differ=pl.concat_str(
                 [pl.when(pl.col(f)).then(pl.lit(FIELD_LABELS[f])) for f in fields],
                 separator="、",
                 ignore_nulls=True,
             ),
         )
-    cases = cases.join(differ, on="case_key", how="left")
+    cases = cases.join(differ, on=KEY, how="left", maintain_order="left")
     head_text = pl.when(pl.col("heads") != 1).then(
         pl.format("应有且只有1名户主（实际{}名）", pl.col("heads"))
     )
     field_text = pl.when(pl.col("fields_differ").is_not_null()).then(
         pl.lit("户信息在各成员行不一致（") + pl.col("fields_differ") + "）"
     )
-    return cases.with_columns(
-        household_detail=pl.concat_str([field_text, head_text], separator="；", ignore_nulls=True)
-    )
+    detail = pl.concat_str([field_text, head_text], separator="；", ignore_nulls=True)
+    return cases.with_columns(household_detail=pl.when(detail == "").then(None).otherwise(detail))
 
 
 def _entitlement(cases: pl.DataFrame, members: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """V09: entitlement with the standards of the decision month, ages on the decision date."""
     wanted = cases.filter(
-        pl.col("is_approved") & pl.col("family").is_not_null() & pl.col("standard_month").is_not_null()
-    )
-    if wanted.is_empty():
-        return cases.with_columns(entitlement_fen=pl.lit(None, dtype=pl.Int64))
-    ent = case_entitlement(
-        wanted.select("case_key", "program", "standard_month", pl.col("ref_date").alias("age_on")),
-        members.join(wanted.select("case_key"), on="case_key", how="semi").select(
-            "case_key", "covered", "monthly_income_fen", "birth_date", "disability_type", "disability_grade",
-            "serious_illness", "schooling", "self_care",
-        ),
-        tables,
-        keys=("case_key",),
+        pl.col("is_approved") & ~pl.col("gradual_exit").fill_null(False) & pl.col("family").is_not_null()
+        & pl.col("standard_month").is_not_null()
     )  # fmt: skip
-    return cases.join(ent.select("case_key", "entitlement_fen"), on="case_key", how="left")
+    if wanted.is_empty():
+        return cases.with_columns(entitlement_fen=pl.lit(None, dtype=pl.Int64), ages_known=pl.lit(True))
+    # an ID that fails V01 gives no age, so the extras cannot be known: V09 waits for the ID
+    unknown_age = (
+        members.filter(pl.col("birth_date").is_null())
+        .select(KEY)
+        .unique()
+        .with_columns(ages_known=pl.lit(False))
+    )
+    ent = case_entitlement(
+        wanted.select(KEY, "program", "standard_month", pl.col("ref_date").alias("age_on")),
+        members.select(
+            KEY, "covered", "monthly_income_fen", "birth_date", "disability_type", "disability_grade",
+            "serious_illness", "schooling", "self_care",
+        ).join(wanted.select(KEY), on=KEY, how="semi"),
+        tables,
+        keys=(KEY,),
+    )  # fmt: skip
+    return (
+        cases.join(ent.select(KEY, "entitlement_fen"), on=KEY, how="left", maintain_order="left")
+        .join(unknown_age, on=KEY, how="left", maintain_order="left")
+        .with_columns(pl.col("ages_known").fill_null(True))
+    )
 
 
 def publicity_exemption(cases: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
     """Adds publicity_exempt: tekun whose covered members are all under the minor age (V06)."""
-    minors = members.group_by("case_key").agg(
-        all_minor=(
-            pl.when(pl.col("covered_b")).then(
-                (pl.col("age") < pl.col("tekun_minor_publicity_age")).fill_null(False)
-            )
-        )
-        .drop_nulls()
-        .all(),
+    tekun = members.filter(pl.col("is_tekun") & pl.col("covered").fill_null(False))
+    minors = tekun.group_by(KEY).agg(
+        all_minor=(pl.col("age") < pl.col("tekun_minor_publicity_age")).fill_null(False).all()
     )
-    return cases.join(minors, on="case_key", how="left").with_columns(
+    return cases.join(minors, on=KEY, how="left", maintain_order="left").with_columns(
         publicity_exempt=pl.col("is_tekun")
         & (pl.col("covered_count") > 0)
         & pl.col("all_minor").fill_null(False)
@@ -542,15 +635,19 @@ FINDING_SCHEMA = {
 }  # fmt: skip
 
 
-def rule_findings(results: pl.DataFrame, rules: Iterable[str] = VRULES) -> pl.DataFrame:
+def rule_findings(results: RuleResults, rules: Iterable[str] = VRULES) -> pl.DataFrame:
     """One finding per tripped cell: member rules name the row and the ID, case
     rules the case only (source_row and id_no null)."""
     parts = []
     for rule in [r for r in VRULES if r in set(rules)]:
-        hit = results.filter(pl.col(rule).not_())
+        member = rule in MEMBER_RULES
+        hit = (results.members if member else results.cases).filter(pl.col(rule).not_())
         if hit.is_empty():
             continue
-        member = rule in MEMBER_RULES
+        if member:
+            hit = hit.join(
+                results.cases.select(KEY, "case_key", "case_no"), on=KEY, how="left", maintain_order="left"
+            )
         parts.append(
             hit.select(
                 "case_key",

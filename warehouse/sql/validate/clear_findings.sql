@@ -8,7 +8,7 @@ UPDATE checks.findings f
 SET status = 'cleared',
     status_changed_on = $as_of,
     cleared_how = 'auto',
-    cleared_by = 'validate --all',
+    cleared_by = $cleared_by,
     clear_reason = $reason
 FROM core.case_versions v
 WHERE f.version_id = v.version_id
