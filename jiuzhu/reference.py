@@ -167,16 +167,25 @@ class Reference:
         return h.hexdigest()
 
 
+_LOADED: dict[tuple, Reference] = {}
+
+
 def load_reference(override_dir: Path | None = None) -> Reference:
-    """Shipped tables, each replaced by a same-named CSV in `override_dir` if present."""
-    tables, sources = {}, {}
+    """Shipped tables, each replaced by a same-named CSV in `override_dir` if present.
+
+    Loaded once per process for the same files (keyed by path, size and
+    modification time), so a flow's tasks can each ask for it cheaply."""
+    chosen = {}
     for name in SCHEMAS:
         path = SHIPPED / f"{name}.csv"
         if override_dir is not None and (override_dir / f"{name}.csv").is_file():
             path = override_dir / f"{name}.csv"
-        tables[name] = _read_table(name, path)
-        sources[name] = str(path)
-    return Reference(tables=tables, sources=sources)
+        chosen[name] = path
+    key = tuple((name, str(path), path.stat().st_mtime_ns, path.stat().st_size) for name, path in chosen.items())
+    if key not in _LOADED:
+        tables = {name: _read_table(name, path) for name, path in chosen.items()}
+        _LOADED[key] = Reference(tables=tables, sources={name: str(path) for name, path in chosen.items()})
+    return _LOADED[key]
 
 
 def build_holidays_rows(first_year: int = 2020) -> list[tuple[str, str, str]]:

@@ -26,15 +26,32 @@ def month_start(d: date) -> date:
     return d.replace(day=1)
 
 
+_CONSTANTS: dict[tuple, tuple[tuple, pl.DataFrame]] = {}
+
+
 def month_constants(tables: dict[str, pl.DataFrame], months: list[date]) -> pl.DataFrame:
-    """One row per month: every dated amount in force on its first day, in fen.
+    """One row per month: every dated amount in force on its first day, in fen
+    (remembered per set of reference frames and months: callers ask per file).
 
     Columns: month, std_dibao_urban, std_dibao_rural, std_tekun_basic,
     extra_disability, extra_severe, extra_schooling, severe_min_age,
     care_全护理, care_半护理, care_全自理.
     """
+    frames = (tables["standards"], tables["classified_extras"], tables["care_subsidies"])
+    key = (*(id(f) for f in frames), tuple(sorted(set(months))))
+    hit = _CONSTANTS.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], frames, strict=True)):
+        return hit[1]
+    if len(_CONSTANTS) > 256:
+        _CONSTANTS.clear()
+    result = _month_constants(tables, key[3])
+    _CONSTANTS[key] = (frames, result)  # the frames are kept, so their ids cannot be reused meanwhile
+    return result
+
+
+def _month_constants(tables: dict[str, pl.DataFrame], months: tuple[date, ...]) -> pl.DataFrame:
     rows = []
-    for m in sorted(set(months)):
+    for m in months:
         row: dict = {"month": m}
         std = tables["standards"].filter(pl.col("effective_from") <= m).sort("effective_from")
         for kind in STANDARD_KINDS:
