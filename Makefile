@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench venv constraints clean
+.PHONY: demo test lint bench venv constraints clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,16 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/jiuzhu demo
 
-test: $(STAMP)
+# The HTML report is checked in a real headless browser: Debian's chromium with
+# Chinese fonts, installed with apt when missing (needs root, as on CI).
+CHROMIUM := $(shell command -v chromium || command -v chromium-browser)
+
+chromium:
+ifeq ($(CHROMIUM),)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+endif
+
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

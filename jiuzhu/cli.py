@@ -39,7 +39,13 @@ PERIOD_FLOWS = ("close-month", "sample", "report", "cycle")
 FLOWS: dict[str, tuple[str, str]] = {
     "reference": ("flows.reference", "reference_flow"),
     "ingest": ("flows.ingest", "ingest_flow"),
+    "validate": ("flows.validate", "validate_flow"),
+    "crosscheck": ("flows.crosscheck", "crosscheck_flow"),
     "close-month": ("flows.close_month", "close_month_flow"),
+    "sample": ("flows.sample", "sample_flow"),
+    "inspections": ("flows.sample", "inspections_flow"),
+    "report": ("flows.report", "report_flow"),
+    "cycle": ("flows.cycle", "cycle_flow"),
 }
 
 
@@ -133,6 +139,19 @@ def _run_guarded(call):
 
 
 @app.command()
+def serve(home: HomeOpt = None) -> None:
+    """Serve every flow on its schedule (Asia/Shanghai) against the Prefect server in PREFECT_API_URL."""
+    import os
+
+    from jiuzhu.serve import serve as serve_all
+
+    if not os.environ.get("PREFECT_API_URL"):
+        fail("PREFECT_API_URL is not set: start `prefect server start` and export "
+             "PREFECT_API_URL=http://127.0.0.1:4200/api first (schedules only fire on a real server)")
+    serve_all(home=str(Home.resolve(home).root))
+
+
+@app.command()
 def demo(
     home: Annotated[Path, typer.Option("--home", help="Demo home; refused if jiuzhu's demo did not create it.")] = Path(
         "jiuzhu-demo"
@@ -152,9 +171,13 @@ def demo(
     _run_guarded(lambda: run_demo(Home(root), households=households, echo=typer.echo))
 
 
+from jiuzhu.commands.findings import app as findings_app  # noqa: E402
 from jiuzhu.commands.payments import app as payments_app  # noqa: E402
+from jiuzhu.commands.sample import app as sample_app  # noqa: E402
 
+app.add_typer(findings_app, name="findings")
 app.add_typer(payments_app, name="payments")
+app.add_typer(sample_app, name="sample")
 
 
 def main() -> None:  # pragma: no cover - console entry point

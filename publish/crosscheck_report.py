@@ -25,7 +25,7 @@ from checks.crosscheck import RULES
 from intake.registries import SOURCE_LABELS
 from jiuzhu.home import Home
 from jiuzhu.reference import Reference
-from notify.digest import DISTRICT_TAG, Digest, DigestItem, compose_digest
+from notify.digest import DISTRICT_TAG, DigestItem
 from notify.record import last_delivered_at
 from publish.files import write_workbook
 from transforms.identifiers import mask_expr
@@ -136,10 +136,10 @@ def _item(row: dict) -> DigestItem:
     return DigestItem(rule.digest_kind, row["rule_id"], case, row["message"], row["id_no"])
 
 
-def crosscheck_digests(
-    con: duckdb.DuckDBPyConnection, ref: Reference, as_of: date, run_label: str = "核对"
-) -> list[Digest]:
-    """One digest per tag with something new since its last delivered digest (empty tags are left out)."""
+def crosscheck_digest_items(
+    con: duckdb.DuckDBPyConnection, ref: Reference
+) -> tuple[dict[str, list[DigestItem]], dict[str, dict[str, int]]]:
+    """Per tag, the items new since its last delivered digest, and its open counts."""
     tags = [*ref.town_codes, DISTRICT_TAG]
     since = pl.DataFrame(
         {"tag": tags, "since": [last_delivered_at(con, t) for t in tags]},
@@ -156,18 +156,9 @@ def crosscheck_digests(
         r["tag"]: {k: r[k] for k in ("crosscheck_hit", "overdue", "hold")}
         for r in counts.iter_rows(named=True)
     }
-    digests = []
-    for (tag,), rows in sorted(items.group_by("tag"), key=lambda g: g[0][0]):
-        town = ref.town(tag)
-        name = "区民政局" if tag == DISTRICT_TAG else (town["name"] if town else tag)
-        digests.append(
-            compose_digest(
-                tag,
-                name,
-                [_item(r) for r in rows.iter_rows(named=True)],
-                open_by_tag.get(tag, {}),
-                run_label,
-                as_of,
-            )
-        )
-    return digests
+    by_tag = {
+        tag: [_item(r) for r in rows.iter_rows(named=True)]
+        for (tag,), rows in sorted(items.group_by("tag"), key=lambda g: g[0][0])
+    }
+    return by_tag, open_by_tag
+

@@ -1,0 +1,89 @@
+"""Flow `cycle` (the district cycle): ingest → crosscheck → close-month → sample
+→ report → notify, as DOMAIN.md §3 runs it.
+
+Each step is a subflow with its own retries; a failed step is recorded and
+the others still run (a town's bad file or a failed notification never stops
+the rest), and the cycle ends Failed, naming the steps that failed. The
+steps queue their notices; the last step sends one digest per town.
+
+Every step is idempotent, so the cycle may run as often as wanted: the close
+runs only from the configured close day of the month (settings
+`close_day_of_month`), sampling and the report cover the previous month.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed
+
+from flows.close_month import close_month_flow
+from flows.crosscheck import crosscheck_flow
+from flows.ingest import ingest_flow
+from flows.sample import sample_flow
+from jiuzhu.home import Home, parse_as_of, today_shanghai
+from jiuzhu.reference import load_reference
+from notify.queue import flush
+from warehouse.audit import recorded_run
+from warehouse.connection import open_warehouse
+
+
+def previous_period(day) -> str:
+    first = day.replace(day=1)
+    y, m = (first.year, first.month - 1) if first.month > 1 else (first.year - 1, 12)
+    return f"{y:04d}-{m:02d}"
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def send_queued_notices(home_root: str, cycle_id: str, as_of: str) -> dict[str, str]:
+    home = Home(Path(home_root))
+    ref = load_reference(home.reference)
+    day = parse_as_of(as_of)
+    with (
+        open_warehouse(home, flow="cycle", ref=ref) as con,
+        recorded_run(con, "cycle-notify", day, None, {"cycle_id": cycle_id}) as (run_id, summary),
+    ):
+        summary["sent"] = flush(con, home, ref, run_id, cycle_id, day)
+    return summary["sent"]
+
+
+def _report_flow():
+    try:
+        from flows.report import report_flow
+    except ImportError:  # the statistics flow is optional while it is being built
+        return None
+    return report_flow
+
+
+@flow(name="cycle")
+def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | None = None) -> dict:
+    """One district cycle. `period`: the month to close (default: this month, from the close day on)."""
+    log = get_run_logger()
+    h = Home.resolve(home)
+    home = str(h.root)
+    day = parse_as_of(as_of) or today_shanghai()
+    as_of = day.isoformat()
+    ref = load_reference(h.reference)
+    cycle_id = uuid.uuid4().hex
+    close_day = ref.setting_int("close_day_of_month", 25)
+    steps: dict[str, object] = {}
+    steps["ingest"] = ingest_flow(home=home, as_of=as_of, cycle_id=cycle_id, return_state=True)
+    steps["crosscheck"] = crosscheck_flow(home=home, as_of=as_of, cycle_id=cycle_id, return_state=True)
+    if period or day.day >= close_day:
+        steps["close-month"] = close_month_flow(home=home, as_of=as_of, period=period, cycle_id=cycle_id,
+                                                return_state=True)
+    steps["sample"] = sample_flow(home=home, as_of=as_of, period=previous_period(day), cycle_id=cycle_id,
+                                  return_state=True)
+    report = _report_flow()
+    if report is not None:
+        steps["report"] = report(home=home, as_of=as_of, period=previous_period(day), return_state=True)
+    steps["notify"] = send_queued_notices(home, cycle_id, as_of, return_state=True)
+    outcome = {name: state.type.value for name, state in steps.items()}
+    failed = [name for name, state in steps.items() if state.is_failed() or state.is_crashed()]
+    log.info("cycle %s (%s): %s", cycle_id, as_of, outcome)
+    if failed:
+        return Failed(message=f"cycle steps failed: {', '.join(failed)}", data=outcome)
+    return {"cycle_id": cycle_id, "as_of": as_of, "steps": outcome}

@@ -1,0 +1,106 @@
+"""`jiuzhu findings list|show|clear|confirm` (SPEC §5, §8): masked output,
+one-line errors with a non-zero exit, two officers for a blocking finding,
+every clearing an audited run, and no Prefect."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from test_crosscheck import PAYROLL, District, Member, check, extract, make_id
+from typer.testing import CliRunner
+
+from jiuzhu.commands.findings import app
+from jiuzhu.home import Home
+from warehouse.connection import open_warehouse
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path) -> Home:
+    h = Home(tmp_path).ensure()
+    d = District(h)
+    a, p = make_id(1), make_id(2)
+    d.case("GN-1", [Member(a), Member(p, relation="spouse")], decided_on=date(2024, 3, 1))
+    d.case("GN-2", [Member(p)], decided_on=date(2025, 3, 1))
+    extract(h, "public_payroll", "2025-06-30", PAYROLL, f"{a},綦江中学,2019-03-01")
+    check(h)
+    return h
+
+
+def cli(home: Home, *args: str):
+    return runner.invoke(app, [*args, "--home", str(home.root)])
+
+
+def fid(home: Home, rule: str, case_no: str) -> str:
+    with open_warehouse(home, flow="test") as con:
+        return con.execute(
+            "SELECT finding_id FROM checks.findings WHERE rule_id = ? AND case_no = ?", [rule, case_no]
+        ).fetchall()[0][0]
+
+
+def test_list_masks_members_and_filters(home):
+    result = cli(home, "list", "--rule", "X")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[-1] == "共 3 条"
+    assert all(make_id(1) not in line and make_id(2) not in line for line in lines)
+    assert any("X05" in line and "5001**********" in line for line in lines)
+    assert any("X08" in line and "暂停发放" in line for line in lines)
+    one = cli(home, "list", "--rule", "X05", "--json")
+    assert one.exit_code == 0 and one.output.count("\n") == 1 and '"member": "5001' in one.output
+
+
+def test_clear_then_confirm_blocking_with_two_officers(home):
+    x08 = fid(home, "X08", "GN-2")
+    first = cli(home, "clear", x08[:12], "--officer", "GZ001", "--reason", "同一人重复纳入，已停发另一案")
+    assert first.exit_code == 0 and "须另一名人员确认" in first.output
+    same = cli(home, "confirm", x08, "--officer", "GZ001")
+    assert same.exit_code == 1 and same.output.count("\n") == 1 and same.output.startswith("jiuzhu: ")
+    pending = cli(home, "list", "--status", "pending")
+    assert x08 in pending.output and "共 1 条" in pending.output
+    ok = cli(home, "confirm", x08, "--officer", "李秀英")
+    assert ok.exit_code == 0 and "已确认解除" in ok.output
+    shown = cli(home, "show", x08)
+    assert "解除人：GZ001" in shown.output and "确认人：GZ002" in shown.output
+    assert "finding_clear_confirmed" in shown.output and make_id(2) not in shown.output
+    with open_warehouse(home, flow="test") as con:
+        runs = con.execute(
+            "SELECT flow, status FROM audit.runs WHERE flow LIKE 'findings%' ORDER BY started_at"
+        ).fetchall()
+    assert runs == [
+        ("findings-clear", "completed"),
+        ("findings-confirm", "failed"),
+        ("findings-confirm", "completed"),
+    ]
+
+
+def test_errors_are_one_line_with_non_zero_exit(home, tmp_path):
+    x05 = fid(home, "X05", "GN-1")
+    for args in (
+        ["clear", x05, "--officer", "nobody", "--reason", "x"],
+        ["clear", "not-an-id", "--officer", "GZ001", "--reason", "x"],
+        ["show", "ffffffffffff"],
+        ["list", "--status", "weird"],
+    ):
+        result = cli(home, *args)
+        assert result.exit_code == 1, (args, result.output)
+        assert result.output.count("\n") == 1 and result.output.startswith("jiuzhu: "), result.output
+    empty = runner.invoke(app, ["list", "--home", str(tmp_path / "nowhere")])
+    assert empty.exit_code == 1 and "no warehouse" in empty.output
+
+
+def test_findings_commands_do_not_import_prefect(home):
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from jiuzhu.commands.findings import app\n"
+        f"r = CliRunner().invoke(app, ['list', '--home', {str(home.root)!r}])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(any(m == 'prefect' or m.startswith('prefect.') for m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

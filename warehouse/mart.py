@@ -1,0 +1,382 @@
+"""The mart layer (SPEC §6 monthly statistics, §7): `build_marts` rebuilds the
+statistics tables of a range of months from the warehouse, in order.
+
+Each model is one SQL file in `warehouse/sql/mart/`; this module only wires
+them: the per-month version in force and case states (temporary tables), the
+few inputs computed in Python (uprating per person, working days of first
+decisions, the budget projection), then each mart table's rows for the months
+are replaced in one transaction. Month m is counted from the versions known on
+its last day (capped at `as_of`), so a month's figures do not change when later
+months are filed. docs/statistics.md documents every column.
+
+    from warehouse.mart import build_marts
+    counts = build_marts(con, ref, "2025-01", "2025-12")
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+
+from jiuzhu.reference import Reference
+from payments.close import go_live_month
+from transforms.budget import WhatIf, add_months, assign_payer, default_what_if, project_budget
+from transforms.calendar import WorkingCalendar
+from transforms.entitlement import uprating_fen
+from transforms.money import fen_to_decimal_expr, yuan_to_fen
+from warehouse.ingest_load import registered
+from warehouse.sqlfiles import sql
+
+NO_CAP = date(9999, 12, 31)
+TREND_MONTHS = 6
+PROJECTION_MONTHS = 12
+
+# mart tables in build order: (table, model, parameters it takes)
+TABLES = (
+    "caseload_monthly",
+    "payments_monthly",
+    "processing_monthly",
+    "rejections_monthly",
+    "findings_monthly",
+    "monthly_statistics",
+    "district_monthly",
+)
+
+
+def to_month(value: str | date) -> date:
+    """'YYYY-MM' or a date -> the first day of that month."""
+    if isinstance(value, date):
+        return value.replace(day=1)
+    year, month = str(value).split("-")[:2]
+    return date(int(year), int(month), 1)
+
+
+def period_text(month: date) -> str:
+    return f"{month:%Y-%m}"
+
+
+def _params(model: str, values: dict) -> dict:
+    """The parameters a model's SQL names (DuckDB refuses unused ones)."""
+    text = sql(model)
+    return {k: v for k, v in values.items() if re.search(rf"\${k}\b", text)}
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchall()
+    return rows[0][0] > 0
+
+
+def _towns(ref: Reference) -> pl.DataFrame:
+    return ref["towns"].select(pl.col("code").alias("town_code"), pl.col("name").alias("town_name"))
+
+
+def _programs(ref: Reference) -> pl.DataFrame:
+    return ref["programs"].select("program", pl.col("label").alias("program_label"), "family")
+
+
+def _uprating_lookup(con: duckdb.DuckDBPyConnection, ref: Reference) -> pl.DataFrame:
+    """Per-person uprating (yuan) per (program, decision month, month): SPEC §5 through
+    transforms.entitlement.uprating_fen, for one covered member."""
+    keys = con.sql(sql("mart/uprating_keys")).pl()
+    if keys.height == 0:
+        return pl.DataFrame(
+            schema={
+                "program_id": pl.Int8,
+                "decision_month": pl.Date,
+                "month": pl.Date,
+                "uprating": pl.Decimal(12, 2),
+            }
+        )
+    per_person = uprating_fen(keys.with_columns(covered_count=pl.lit(1, pl.Int64)), ref.tables)
+    return per_person.select(
+        "program_id", "decision_month", "month", uprating=fen_to_decimal_expr(pl.col("uprating_fen"))
+    )
+
+
+def _decisions(con: duckdb.DuckDBPyConnection, ref: Reference, params: dict) -> pl.DataFrame:
+    """First decisions of the months with their working days (received -> decided) and time limit."""
+    first = con.sql(sql("mart/first_decisions"), params=_params("mart/first_decisions", params)).pl()
+    schema = {
+        "town_code": pl.String,
+        "case_no": pl.String,
+        "program": pl.String,
+        "status": pl.String,
+        "month": pl.Date,
+        "days": pl.Int64,
+        "over_limit": pl.Boolean,
+    }
+    if first.height == 0:
+        return pl.DataFrame(schema=schema)
+    cal = WorkingCalendar(ref["holidays"])
+    first = cal.working_days_expr(first, "received_on", "decided_on", "days")
+    family = dict(zip(ref["programs"]["program"], ref["programs"]["family"], strict=True))
+    limits = ref["time_limits"].select(
+        "effective_from", "limit_key", pl.col("value").cast(pl.Int64).alias("limit")
+    )
+    first = first.with_columns(
+        limit_key=pl.when(pl.col("program").replace_strict(family, default=None) == "tekun")
+        .then(pl.lit("decision_tekun"))
+        .when(pl.col("extended"))
+        .then(pl.lit("decision_dibao_extended"))
+        .otherwise(pl.lit("decision_dibao")),
+        on=pl.coalesce("decided_on", "month"),
+    ).sort("limit_key", "on")
+    first = first.join_asof(
+        limits.sort("limit_key", "effective_from"),
+        left_on="on",
+        right_on="effective_from",
+        by="limit_key",
+        check_sortedness=False,
+    )
+    return first.select(
+        "town_code",
+        "case_no",
+        "program",
+        "status",
+        "month",
+        pl.col("days").cast(pl.Int64),
+        over_limit=(pl.col("days") > pl.col("limit")).fill_null(False),
+    ).cast(schema)
+
+
+def _what_if(ref: Reference, base: date) -> WhatIf:
+    """settings budget_what_if_from (YYYY-MM) and budget_what_if_rise ('kind:yuan,...'),
+    each defaulting to default_what_if (the usual month, the latest rise)."""
+    default = default_what_if(ref.tables, base)
+    start = ref.setting("budget_what_if_from")
+    rise_text = ref.setting("budget_what_if_rise")
+    rise = dict(default.rise_fen)
+    if rise_text:
+        for part in rise_text.replace("，", ",").split(","):
+            if part.strip():
+                kind, amount = part.split(":")
+                rise[kind.strip()] = yuan_to_fen(amount.strip())
+    return WhatIf(from_month=to_month(start) if start else default.from_month, rise_fen=rise)
+
+
+def project(con: duckdb.DuckDBPyConnection, ref: Reference, base: date) -> pl.DataFrame:
+    """The budget projection from `base` (mart.caseload_monthly must hold base and the months before it)."""
+    history = con.sql(
+        sql("mart/budget_history"),
+        params={
+            "first_period": period_text(add_months(base, -TREND_MONTHS)),
+            "last_period": period_text(base),
+        },
+    ).pl()
+    payers = {"dibao": ref.setting("payer_dibao", "bureau"), "tekun": ref.setting("payer_tekun", "town")}
+    history = (
+        assign_payer(history, ref["programs"], payers)
+        .with_columns(
+            month=pl.col("period").str.to_date("%Y-%m"),
+            money_fen=(pl.col("money").cast(pl.Decimal(18, 2)) * 100).cast(pl.Int64),
+        )
+        .group_by("month", "program", "payer")
+        .agg(
+            pl.col("households").sum().cast(pl.Int64),
+            pl.col("persons").sum().cast(pl.Int64),
+            pl.col("money_fen").sum(),
+        )
+    )
+    what_if = _what_if(ref, base)
+    rows = project_budget(
+        history,
+        ref.tables,
+        base_month=base,
+        months=PROJECTION_MONTHS,
+        trend_months=TREND_MONTHS,
+        what_if=what_if,
+    )
+    return rows.select(
+        base_period=pl.lit(period_text(base)),
+        scenario="scenario",
+        period=pl.col("month").dt.strftime("%Y-%m"),
+        program="program",
+        payer="payer",
+        households=pl.col("households").cast(pl.Int32),
+        persons=pl.col("persons").cast(pl.Int32),
+        money=fen_to_decimal_expr(pl.col("money_fen")),
+        standard=fen_to_decimal_expr(pl.col("standard_fen")),
+        standard_rise=fen_to_decimal_expr(pl.col("standard_rise_fen")),
+        what_if_from=pl.col("what_if_from").dt.strftime("%Y-%m"),
+        trend_months=pl.col("trend_months").cast(pl.Int32),
+    )
+
+
+def _prepare_states(
+    con: duckdb.DuckDBPyConnection, ref: Reference, first: date, last: date, go_live: date, as_of: date
+) -> None:
+    """Temporary tables mart_versions (loaded versions, cases numbered), mart_in_force (the
+    version in force per case and month, from the month before `first`; for the go-live month
+    the baseline caseload stands as the month before) and mart_states (town, program, persons,
+    amount owed, active)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE mart_versions AS " + sql("mart/versions"))
+    start = max(go_live, add_months(first, -1))
+    params = {"first": start, "last": last, "as_of": as_of, "baseline_only": False}
+    con.execute("CREATE OR REPLACE TEMP TABLE mart_in_force AS " + sql("mart/month_end_in_force"), params)
+    if first <= go_live:
+        opening = {"first": go_live, "last": go_live, "as_of": as_of, "baseline_only": True}
+        con.execute(
+            "INSERT INTO mart_in_force SELECT CAST(month - INTERVAL 1 MONTH AS DATE), case_id, seq, latest_state, "
+            "latest_program FROM (" + sql("mart/month_end_in_force") + ")",
+            opening,
+        )
+    with registered(con, "mart_uprating", _uprating_lookup(con, ref)):
+        con.execute("CREATE OR REPLACE TEMP TABLE mart_states AS " + sql("mart/case_states"))
+
+
+def build_marts(
+    con: duckdb.DuckDBPyConnection,
+    ref: Reference,
+    period_from: str | date,
+    period_to: str | date,
+    *,
+    as_of: date | None = None,
+) -> dict[str, int]:
+    """Rebuild every mart table for the months period_from..period_to (clamped to the
+    go-live month) and the budget projection from period_to; returns rows written per table.
+
+    `as_of` caps what is counted (nothing known after it); None: each month's last day.
+    """
+    last = to_month(period_to)
+    go_live = go_live_month(con, ref, last)
+    first = max(to_month(period_from), go_live)
+    if first > last:
+        raise ValueError(f"no month to build: {period_text(first)} is after {period_text(last)}")
+    cap = as_of or NO_CAP
+    months = {"first": first, "last": last, "as_of": cap}
+    periods = {"first_period": period_text(first), "last_period": period_text(last)}
+    counts: dict[str, int] = {}
+    with registered(con, "mart_towns", _towns(ref)), registered(con, "mart_programs", _programs(ref)):
+        _prepare_states(con, ref, first, last, go_live, cap)
+        con.execute("CREATE OR REPLACE TEMP TABLE mart_finding_programs AS " + sql("mart/finding_programs"))
+        inspections = (
+            "mart/inspections_source"
+            if table_exists(con, "mart", "inspections_monthly")
+            else ("mart/inspections_empty")
+        )
+        con.execute("CREATE OR REPLACE TEMP TABLE mart_inspections AS " + sql(inspections))
+        with registered(con, "mart_decisions", _decisions(con, ref, months)):
+            _write_tables(con, ref, last, months, periods, counts)
+    for temp in (
+        "mart_versions",
+        "mart_in_force",
+        "mart_states",
+        "mart_finding_programs",
+        "mart_inspections",
+    ):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    counts["go_live"] = int(go_live.strftime("%Y%m"))
+    return counts
+
+
+def _write_tables(
+    con: duckdb.DuckDBPyConnection,
+    ref: Reference,
+    last: date,
+    months: dict,
+    periods: dict,
+    counts: dict[str, int],
+) -> None:
+    """Replace the months' rows of every mart table and the projection, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in TABLES:
+            con.execute(
+                f"DELETE FROM mart.{table} WHERE period BETWEEN $first_period AND $last_period", periods
+            )
+            model = f"mart/{table}"
+            con.execute(f"INSERT INTO mart.{table} BY NAME " + sql(model), _params(model, months | periods))
+            counts[table] = con.execute(
+                f"SELECT count(*) FROM mart.{table} WHERE period BETWEEN $first_period AND $last_period",
+                periods,
+            ).fetchall()[0][0]
+        budget = project(con, ref, last)
+        con.execute("DELETE FROM mart.budget_projection WHERE base_period = ?", [period_text(last)])
+        with registered(con, "mart_budget", budget):
+            con.execute("INSERT INTO mart.budget_projection BY NAME SELECT * FROM mart_budget")
+        counts["budget_projection"] = budget.height
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+# ---------------------------------------------------------------- reading the marts for the report
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the monthly report shows, read from the mart tables (no personal data)."""
+
+    period: str
+    as_of: date
+    months: list[str]  # the (up to) 12 months ending with `period` that the marts hold
+    towns: pl.DataFrame  # town_code, town_name (the reference towns, in code order)
+    programs: pl.DataFrame  # program, program_label, family
+    stats: pl.DataFrame  # mart.monthly_statistics of `months`
+    district: pl.DataFrame  # mart.district_monthly of `months`
+    caseload: pl.DataFrame  # mart.caseload_monthly of `period` (movement breakdowns)
+    payments: pl.DataFrame  # mart.payments_monthly of `period`
+    processing: pl.DataFrame  # mart.processing_monthly of `period` (towns outside the reference included)
+    rejections: pl.DataFrame  # mart.rejections_monthly of `period`
+    findings: pl.DataFrame  # mart.findings_monthly of `period`
+    budget: pl.DataFrame  # mart.budget_projection from `period`
+    inspections: pl.DataFrame  # mart.inspections_monthly 'all' rows of `period` (empty until it exists)
+    go_live: str = ""
+    notes: dict = field(default_factory=dict)
+
+
+def load_report_data(
+    con: duckdb.DuckDBPyConnection, ref: Reference, period: str | date, *, as_of: date | None = None
+) -> ReportData:
+    """Read the marts of `period` and the 11 months before it (built by build_marts)."""
+    last = to_month(period)
+    first = add_months(last, -11)
+    periods = {"first_period": period_text(first), "last_period": period_text(last)}
+    one = {"first_period": period_text(last), "last_period": period_text(last)}
+
+    def read(table: str, params: dict) -> pl.DataFrame:
+        return con.sql(
+            f"SELECT * FROM mart.{table} WHERE period BETWEEN $first_period AND $last_period ORDER BY ALL",
+            params=params,
+        ).pl()
+
+    stats = read("monthly_statistics", periods)
+    if stats.filter(pl.col("period") == period_text(last)).height == 0:
+        raise ValueError(f"the marts hold no statistics for {period_text(last)}: build them first")
+    inspections = pl.DataFrame()
+    if table_exists(con, "mart", "inspections_monthly"):
+        inspections = con.sql(sql("mart/inspections_towns"), params={"period": period_text(last)}).pl()
+    budget = con.sql(
+        "SELECT * FROM mart.budget_projection WHERE base_period = $p ORDER BY ALL",
+        params={"p": period_text(last)},
+    ).pl()
+    go_live = go_live_month(con, ref, last)
+    return ReportData(
+        period=period_text(last),
+        as_of=as_of or last_day(last),
+        months=sorted(set(stats["period"].to_list())),
+        towns=_towns(ref).sort("town_code"),
+        programs=_programs(ref),
+        stats=stats,
+        district=read("district_monthly", periods),
+        caseload=read("caseload_monthly", one),
+        payments=read("payments_monthly", one),
+        processing=read("processing_monthly", one),
+        rejections=read("rejections_monthly", one),
+        findings=read("findings_monthly", one),
+        budget=budget,
+        inspections=inspections,
+        go_live=period_text(go_live),
+    )
+
+
+def last_day(month: date) -> date:
+    return add_months(month, 1) - timedelta(days=1)

@@ -1,0 +1,228 @@
+"""Loading registry extracts into the `registry` schema (SPEC §3, migration 0005).
+
+Each extract file is read once (by content hash): its rows are typed, its IDs
+normalised (15 -> 18) and invalid ones dropped and counted. Every source but
+deaths is a full snapshot: the extract with the newest date is current and its
+rows replace the source's table. Deaths accumulate: every death extract adds
+the deaths not yet recorded, and nothing ever removes one. An extract is
+refused (and the previous one stays current) only when a required column is
+missing, the file cannot be read, or its share of invalid IDs exceeds the
+`registry_invalid_id_limit` setting. `registry.extracts` keeps the hash, date
+and counts of every extract read, current or not.
+
+    outcomes = load_registries(con, home, ref, as_of, run_id)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from dataclasses import asdict, dataclass
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import polars as pl
+
+from intake.registries import (
+    ACCUMULATING,
+    DECODED_VIEW,
+    ExtractFile,
+    ExtractUnreadable,
+    discover_extracts,
+    normalise_registry_ids,
+    read_extract,
+    sha256_of,
+)
+from jiuzhu.home import Home, now_shanghai
+from jiuzhu.reference import Reference
+from warehouse.sqlfiles import sql
+
+log = logging.getLogger("jiuzhu.registry")
+DEFAULT_INVALID_ID_LIMIT = "0.01"
+_STAGE, _IDS = "_reg_stage", "_reg_ids"
+
+
+@dataclass
+class ExtractOutcome:
+    source: str
+    extract_date: date
+    rel_path: str
+    sha256: str
+    status: str  # loaded, refused, known
+    rows_read: int = 0
+    rows_loaded: int = 0
+    invalid_ids: int = 0
+    upgraded_ids: int = 0
+    is_current: bool = False
+    reason: str | None = None
+
+    def counts(self) -> dict:
+        """For summaries and artifacts: paths, dates and counts, no personal data."""
+        out = asdict(self)
+        out["extract_date"] = self.extract_date.isoformat()
+        return out
+
+
+def invalid_id_limit(ref: Reference) -> Decimal:
+    return Decimal(
+        ref.setting("registry_invalid_id_limit", DEFAULT_INVALID_ID_LIMIT) or DEFAULT_INVALID_ID_LIMIT
+    )
+
+
+def load_registries(
+    con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, as_of: date, run_id: str | None
+) -> list[ExtractOutcome]:
+    """Load every extract under registries/ dated on or before `as_of` that the warehouse has not read yet."""
+    found = discover_extracts(home, as_of)
+    for rel in found.ignored:
+        log.warning("registries: %s is not <source>/<YYYY-MM-DD>.csv|parquet of a known source; ignored", rel)
+    outcomes = []
+    for extract in found.extracts:
+        outcomes.append(load_extract(con, extract, ref, run_id))
+    return outcomes
+
+
+def load_extract(
+    con: duckdb.DuckDBPyConnection, extract: ExtractFile, ref: Reference, run_id: str | None
+) -> ExtractOutcome:
+    """Read one extract into the warehouse (or record why it was refused). A known file changes nothing."""
+    sha = sha256_of(extract.path)
+    outcome = ExtractOutcome(extract.source, extract.extract_date, extract.rel_path, sha, "loaded")
+    known = con.execute(
+        "SELECT count(*) FROM registry.extracts WHERE source = ? AND extract_date = ? AND file_sha256 = ?",
+        [extract.source, extract.extract_date, sha],
+    ).fetchall()[0][0]
+    if known:
+        outcome.status = "known"
+        return outcome
+    con.execute(sql("registry/macros"))
+    try:
+        try:
+            _stage(con, extract, ref)
+        except ExtractUnreadable as exc:
+            outcome.status, outcome.reason = "refused", str(exc)
+        if outcome.status == "loaded":
+            rows_read, invalid, upgraded = con.execute(sql("registry/id_counts")).fetchall()[0]
+            outcome.rows_read, outcome.invalid_ids, outcome.upgraded_ids = rows_read, invalid, upgraded
+            outcome.rows_loaded = rows_read - invalid
+            limit = invalid_id_limit(ref)
+            if rows_read and Decimal(invalid) / Decimal(rows_read) > limit:
+                outcome.status = "refused"
+                outcome.reason = (
+                    f"无效身份证号 {invalid} 行，占 {Decimal(invalid) / Decimal(rows_read):.2%}，超过 {limit:.2%} "
+                    f"(invalid IDs exceed the limit)"
+                )
+                outcome.rows_loaded = 0
+        _record(con, extract, outcome, run_id)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+        for name in (_IDS, DECODED_VIEW):
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(name)
+    if outcome.status == "refused":
+        log.warning("registries: %s refused: %s", extract.rel_path, outcome.reason)
+    else:
+        log.info(
+            "registries: %s loaded, %d rows, %d invalid IDs dropped%s",
+            extract.rel_path,
+            outcome.rows_read,
+            outcome.invalid_ids,
+            " (current)" if outcome.is_current else "",
+        )
+    return outcome
+
+
+def _stage(con: duckdb.DuckDBPyConnection, extract: ExtractFile, ref: Reference) -> None:
+    """The extract's rows as temp table _reg_stage and its distinct valid IDs as _reg_ids."""
+    rel = read_extract(con, extract, ref.header_map())
+    view = "_reg_read"
+    try:
+        rel.create_view(view, replace=True)
+    except (
+        duckdb.InvalidInputException
+    ):  # a relation over Python data (the GB18030 fallback) cannot be a view
+        con.register(view, rel.to_arrow_table())
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT * FROM {view}")
+    except duckdb.Error as exc:
+        raise ExtractUnreadable(
+            f"文件无法读取 (cannot be read: {' '.join(str(exc).split())[:200]})"
+        ) from None
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+        with contextlib.suppress(duckdb.Error):
+            con.unregister(view)
+    raw_ids = con.sql(f"SELECT DISTINCT raw_id FROM {_STAGE} WHERE raw_id IS NOT NULL").pl()
+    if raw_ids.height == 0:
+        raw_ids = pl.DataFrame(schema={"raw_id": pl.String})
+    ids = normalise_registry_ids(raw_ids, extract.extract_date).filter(pl.col("id_no").is_not_null())
+    con.register(_IDS, ids.to_arrow())
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection, extract: ExtractFile, outcome: ExtractOutcome, run_id: str | None
+) -> None:
+    """One transaction: the source's rows (when the extract becomes current or is a death extract) and its row."""
+    params = {"source": extract.source}
+    current_date = con.execute(sql("registry/current_date"), params).fetchall()[0][0]
+    loaded = outcome.status == "loaded"
+    outcome.is_current = loaded and (current_date is None or extract.extract_date >= current_date)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if loaded and (outcome.is_current or extract.source in ACCUMULATING):
+            if extract.source not in ACCUMULATING:
+                con.execute(f"DELETE FROM registry.{extract.source}")  # source names are our own constants
+            con.execute(
+                sql(f"registry/{extract.source}"),
+                {"extract_date": extract.extract_date, "sha": outcome.sha256},
+            )
+        if outcome.is_current:
+            con.execute(
+                "UPDATE registry.extracts SET is_current = false WHERE source = $source AND is_current",
+                params,
+            )
+        con.execute(
+            sql("registry/insert_extract"),
+            {
+                "sha": outcome.sha256,
+                "source": extract.source,
+                "extract_date": extract.extract_date,
+                "rel_path": extract.rel_path,
+                "size_bytes": extract.size,
+                "file_format": extract.file_format,
+                "status": outcome.status,
+                "reason": outcome.reason,
+                "rows_read": outcome.rows_read,
+                "rows_loaded": outcome.rows_loaded,
+                "invalid_ids": outcome.invalid_ids,
+                "upgraded_ids": outcome.upgraded_ids,
+                "is_current": outcome.is_current,
+                "loaded_at": now_shanghai(),
+                "run_id": run_id,
+            },
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def registry_digest(con: duckdb.DuckDBPyConnection) -> str:
+    """SHA-256 over the extracts whose rows are in force: changes exactly when a new extract is loaded."""
+    h = hashlib.sha256()
+    for (sha,) in con.execute(sql("registry/digest_inputs")).fetchall():
+        h.update(sha.encode("ascii"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def current_extracts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """source, extract_date, rows_loaded of each source's current extract (no personal data)."""
+    return con.sql(
+        "SELECT source, extract_date, rows_loaded, invalid_ids FROM registry.extracts "
+        "WHERE status = 'loaded' AND is_current ORDER BY source"
+    ).pl()
