@@ -8,7 +8,9 @@ steps queue their notices; the last step sends one digest per town.
 
 Every step is idempotent, so the cycle may run as often as wanted: the close
 runs only from the configured close day of the month (settings
-`close_day_of_month`), sampling and the report cover the previous month.
+`close_day_of_month`); sampling and the report cover the previous month and
+run once for it (the scheduled `sample` and `report` deployments, or
+`jiuzhu run report --period`, redo them on purpose).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from prefect.states import Failed
 from flows.close_month import close_month_flow
 from flows.crosscheck import crosscheck_flow
 from flows.ingest import ingest_flow
+from flows.report import report_flow
 from flows.sample import sample_flow
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import load_reference
@@ -50,12 +53,14 @@ def send_queued_notices(home_root: str, cycle_id: str, as_of: str) -> dict[str, 
     return summary["sent"]
 
 
-def _report_flow():
-    try:
-        from flows.report import report_flow
-    except ImportError:  # the statistics flow is optional while it is being built
-        return None
-    return report_flow
+@task(cache_policy=NO_CACHE)
+def periods_done(home_root: str, period: str) -> list[str]:
+    """Which monthly flows (sample, report) already completed for `period`."""
+    with open_warehouse(Home(Path(home_root)), flow="cycle") as con:
+        rows = con.execute(
+            "SELECT DISTINCT flow FROM audit.runs WHERE status = 'completed' AND flow IN ('sample', 'report') "
+            "AND json_extract_string(params_json, '$.period') = ?", [period]).fetchall()
+    return sorted(r[0] for r in rows)
 
 
 @flow(name="cycle")
@@ -75,11 +80,13 @@ def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | 
     if period or day.day >= close_day:
         steps["close-month"] = close_month_flow(home=home, as_of=as_of, period=period, cycle_id=cycle_id,
                                                 return_state=True)
-    steps["sample"] = sample_flow(home=home, as_of=as_of, period=previous_period(day), cycle_id=cycle_id,
-                                  return_state=True)
-    report = _report_flow()
-    if report is not None:
-        steps["report"] = report(home=home, as_of=as_of, period=previous_period(day), return_state=True)
+    last_month = previous_period(day)
+    done = periods_done(home, last_month)  # once a month, after the month has ended
+    if "sample" not in done:
+        steps["sample"] = sample_flow(home=home, as_of=as_of, period=last_month, cycle_id=cycle_id,
+                                      return_state=True)
+    if "report" not in done:
+        steps["report"] = report_flow(home=home, as_of=as_of, period=last_month, return_state=True)
     steps["notify"] = send_queued_notices(home, cycle_id, as_of, return_state=True)
     outcome = {name: state.type.value for name, state in steps.items()}
     failed = [name for name, state in steps.items() if state.is_failed() or state.is_crashed()]
