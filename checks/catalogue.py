@@ -62,3 +62,19 @@ EXIT_STATUSES = ("suspended", "terminated", "void")
 
 def rule(rule_id: str) -> Rule:
     return RULES[rule_id]
+
+
+def rule_meta_frame():
+    """The catalogue as a frame (rule_id, severity, blocks_payment, loads_version,
+    always_rejects), for joining onto findings."""
+    import polars as pl
+
+    return pl.DataFrame(
+        {
+            "rule_id": list(RULES),
+            "severity": [r.severity for r in RULES.values()],
+            "blocks_payment": [r.blocks_payment for r in RULES.values()],
+            "loads_version": [r.loads_version for r in RULES.values()],
+            "always_rejects": [r.always_rejects for r in RULES.values()],
+        }
+    )

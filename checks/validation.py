@@ -229,7 +229,7 @@ def stored_rule_results(
 
 
 def _finding_rows(found: pl.DataFrame, rows: pl.DataFrame, *, run_id: str, as_of: date) -> pl.DataFrame:
-    from checks.catalogue import RULES
+    from checks.catalogue import rule_meta_frame
     from checks.findings import collapse_findings
     from jiuzhu.home import now_shanghai
 
@@ -238,13 +238,7 @@ def _finding_rows(found: pl.DataFrame, rows: pl.DataFrame, *, run_id: str, as_of
     versions = rows.group_by("case_key").agg(
         pl.col("case_no", "town", "file_sha256", "older_than_current").first()
     )
-    meta = pl.DataFrame(
-        {
-            "rule_id": list(RULES),
-            "severity": [r.severity for r in RULES.values()],
-            "blocks_payment": [r.blocks_payment for r in RULES.values()],
-        }
-    )
+    meta = rule_meta_frame().select("rule_id", "severity", "blocks_payment")
     f = (
         found.join(versions, on="case_key", how="left")
         .join(meta, on="rule_id", how="left")

@@ -71,27 +71,45 @@ def discover(home: Home, town_codes: set[str] | frozenset[str], as_of: date) -> 
             continue
         if folder.name not in town_codes:
             unknown.append(folder.name)
-        for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-            here = Path(dirpath)
-            for d in list(dirnames):
-                if _ignored(d) or (here / d).is_symlink():
-                    ignored.append((here / d).relative_to(home.root).as_posix())
-                    dirnames.remove(d)
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = here / name
-                rel = path.relative_to(home.root).as_posix()
-                if _ignored(name) or path.is_symlink() or not path.is_file():
-                    ignored.append(rel)
-                    continue
-                stat = path.stat()
-                modified = datetime.fromtimestamp(stat.st_mtime, SHANGHAI)
-                if modified.date() > as_of:
-                    later += 1
-                    continue
-                found.append(Candidate(path, folder.name, rel, stat.st_size, modified, modified.date()))
+        arrived, skipped, not_yet = walk_arrivals(home, folder, folder.name, as_of)
+        found += arrived
+        ignored += skipped
+        later += not_yet
     found.sort(key=lambda c: (c.modified_at, c.name, c.rel_path))
     return Discovery(found, ignored, unknown, later)
+
+
+def walk_arrivals(
+    home: Home, root: Path, folder: str, as_of: date, suffixes: tuple[str, ...] | None = None
+) -> tuple[list[Candidate], list[str], int]:
+    """Files under `root` (recursively) arrived by `as_of`, in arrival order; the
+    home-relative paths ignored (temporary files, dotfiles, symlinks, other
+    suffixes); and how many have not arrived yet."""
+    found: list[Candidate] = []
+    ignored: list[str] = []
+    later = 0
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        for d in list(dirnames):
+            if _ignored(d) or (here / d).is_symlink():
+                ignored.append((here / d).relative_to(home.root).as_posix())
+                dirnames.remove(d)
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = here / name
+            rel = path.relative_to(home.root).as_posix()
+            wrong_kind = suffixes is not None and path.suffix.lower() not in suffixes
+            if _ignored(name) or path.is_symlink() or not path.is_file() or wrong_kind:
+                ignored.append(rel)
+                continue
+            stat = path.stat()
+            modified = datetime.fromtimestamp(stat.st_mtime, SHANGHAI)
+            if modified.date() > as_of:
+                later += 1
+                continue
+            found.append(Candidate(path, folder, rel, stat.st_size, modified, modified.date()))
+    found.sort(key=lambda c: (c.modified_at, c.name, c.rel_path))
+    return found, ignored, later
 
 
 def candidate_fields(c: Candidate) -> dict:

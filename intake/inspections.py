@@ -14,9 +14,8 @@ accepted 不属实 row raises S01 on the case (error; blocks payment only when t
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -24,9 +23,9 @@ import polars as pl
 
 from checks.catalogue import rule
 from checks.findings import finding_id
-from intake.discover import Candidate, sha256_of
+from intake.discover import Candidate, sha256_of, walk_arrivals
 from intake.readers import read_submission
-from jiuzhu.home import SHANGHAI, Home, now_shanghai
+from jiuzhu.home import Home, now_shanghai
 from jiuzhu.reference import Reference
 from publish.files import write_json, write_workbook
 from publish.returns import return_paths
@@ -92,35 +91,9 @@ class InspectionOutcome:
 
 def discover_inspections(home: Home, as_of: date) -> tuple[list[Candidate], list[str]]:
     """Result files arrived by `as_of` (in modification order) and the paths ignored."""
-    root = home.inspections_inbox
-    found: list[Candidate] = []
-    ignored: list[str] = []
-    if not root.is_dir():
+    if not home.inspections_inbox.is_dir():
         return [], []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        here = Path(dirpath)
-        for d in list(dirnames):
-            if d.startswith((".", "~$")) or (here / d).is_symlink():
-                ignored.append((here / d).relative_to(home.root).as_posix())
-                dirnames.remove(d)
-        dirnames.sort()
-        for name in sorted(filenames):
-            path = here / name
-            rel = path.relative_to(home.root).as_posix()
-            if (
-                name.startswith((".", "~$"))
-                or path.is_symlink()
-                or not path.is_file()
-                or path.suffix.lower() not in SUFFIXES
-            ):
-                ignored.append(rel)
-                continue
-            stat = path.stat()
-            modified = datetime.fromtimestamp(stat.st_mtime, SHANGHAI)
-            if modified.date() > as_of:
-                continue
-            found.append(Candidate(path, FOLDER, rel, stat.st_size, modified, modified.date()))
-    found.sort(key=lambda c: (c.modified_at, c.name, c.rel_path))
+    found, ignored, _ = walk_arrivals(home, home.inspections_inbox, FOLDER, as_of, SUFFIXES)
     return found, ignored
 
 

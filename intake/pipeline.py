@@ -14,7 +14,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from checks.catalogue import RULES
+from checks.catalogue import rule_meta_frame
 from checks.findings import collapse_findings
 from checks.validation import SubmissionContext, validate_submission
 from intake.discover import Candidate, sha256_of
@@ -298,13 +298,8 @@ def _version_frames(versions, members, version_ids, sha, seq, settings):
 def _finding_rows(
     findings: pl.DataFrame, sha: str, settings: IngestSettings, version_ids: pl.DataFrame | None
 ) -> pl.DataFrame:
-    meta = pl.DataFrame(
-        {
-            "rule_id": list(RULES),
-            "__sev": [r.severity for r in RULES.values()],
-            "__blocks": [r.blocks_payment for r in RULES.values()],
-        }
-    )
+    meta = rule_meta_frame().select("rule_id", pl.col("severity").alias("__sev"),
+                                    pl.col("blocks_payment").alias("__blocks"))
     f = (
         findings.join(meta, on="rule_id", how="left")
         .with_columns(severity=pl.col("__sev"), blocks_payment=pl.col("__blocks"), evidence_key=pl.lit(sha))

@@ -19,6 +19,7 @@ from publish.payments import bank_frame, csv_sha256
 from transforms.money import fen_to_decimal_expr, yuan_to_fen
 from warehouse.audit import record_event
 from warehouse.ingest_load import registered
+from warehouse.sqlfiles import sql
 
 
 class PaymentActionError(ValueError):
@@ -151,10 +152,7 @@ def one_off(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, *, occas
     con.execute("BEGIN TRANSACTION")
     try:
         for b in batches:
-            con.execute(
-                "INSERT INTO pay.batches (batch_no, period, payer, program, kind, occasion, supplement_no, count, "
-                "total, sha256, status, created_at, run_id) VALUES ($batch_no, $period, $payer, $program, $kind, "
-                "$occasion, $supplement_no, $count, $total, $sha256, $status, $created_at, $run_id)", b)
+            con.execute(sql("close/insert_batch"), b)
         for g in lines:
             cols = ["batch_no", "line_no", "period_owed", "payment_type", "town_code", "case_no", "version_id",
                     "program", "id_no", "payee_name", "bank", "account_no", "account_holder", "amount",

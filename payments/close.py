@@ -132,10 +132,7 @@ def run_close(
     con.execute("BEGIN TRANSACTION")
     try:
         for b in batches:
-            con.execute(
-                "INSERT INTO pay.batches (batch_no, period, payer, program, kind, occasion, supplement_no, count, "
-                "total, sha256, status, created_at, run_id) VALUES ($batch_no, $period, $payer, $program, $kind, "
-                "$occasion, $supplement_no, $count, $total, $sha256, $status, $created_at, $run_id)", b)
+            con.execute(sql("close/insert_batch"), b)
         step("batches")
         new_payments = payments.drop("payer", "supplement_no")
         with registered(con, "new_payments", new_payments):

@@ -12,7 +12,7 @@ import hashlib
 
 import polars as pl
 
-from checks.catalogue import EXIT_STATUSES, RULES
+from checks.catalogue import EXIT_STATUSES, rule_meta_frame
 
 HOUSEHOLD_FIELDS = [
     "village", "program", "status", "applied_on", "received_on", "visited_on", "reviewed_on", "decided_on",
@@ -79,15 +79,7 @@ def build_versions(
         .with_columns(case_no=pl.coalesce("case_no", "__case"), town_code=pl.lit(folder))
         .drop("__case")
     )
-    meta = pl.DataFrame(
-        {
-            "rule_id": list(RULES),
-            "severity": [r.severity for r in RULES.values()],
-            "blocks_payment": [r.blocks_payment for r in RULES.values()],
-            "loads_version": [r.loads_version for r in RULES.values()],
-            "always_rejects": [r.always_rejects for r in RULES.values()],
-        }
-    )
+    meta = rule_meta_frame()
     f = f.join(meta, on="rule_id", how="left")
     per_case_findings = f.group_by("case_no").agg(
         n_errors=(pl.col("severity") == "error").sum(),
