@@ -81,15 +81,16 @@ def business_state(home: Path) -> dict[str, str]:
 
 
 def produced_files(home: Path) -> dict[str, str]:
-    """Files for people, by content (digests and Data Docs carry clock times, so they are left out)."""
+    """Files for people, by content (digests, Data Docs and the HTML report carry clock times, so they are
+    left out; so is the analyst copy, rebuilt by every report)."""
     out = {}
     for path in sorted((home / "out").rglob("*")):
         rel = path.relative_to(home / "out").as_posix()
         if not path.is_file() or rel.startswith(("outbox/", "validation/", "analyst/")) or rel.endswith(".html"):
             continue
         data = path.read_bytes()
-        if rel.endswith(".manifest.json"):
-            data = json.dumps({k: v for k, v in json.loads(data).items() if k != "created_at"}).encode()
+        if rel.endswith("manifest.json"):  # bank and sample manifests: the clock time of the first export or draw
+            data = json.dumps({k: v for k, v in json.loads(data).items() if k not in ("created_at", "drawn_at")}).encode()
         out[rel] = hashlib.sha256(data).hexdigest()
     return out
 
