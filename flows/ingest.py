@@ -77,6 +77,14 @@ def close_run(home_root: str, run_id: str, summary: dict, error: str | None) -> 
         finish_run(con, run_id, "failed" if error else "completed", summary, error)
 
 
+def calendar_fallback_years(home_root: str) -> list[int]:
+    """Years this process counted Monday-Friday because the holidays table ends before them."""
+    from checks.validation import working_calendar
+
+    ref = load_reference(Home(Path(home_root)).reference)
+    return sorted(working_calendar(ref["holidays"]).fallback_years)
+
+
 @flow(name="ingest")
 def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: bool = False,
                 reprocess: str | None = None, notify: bool = True, cycle_id: str | None = None) -> dict:
@@ -114,6 +122,11 @@ def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: boo
     }
     if notify and new:
         summary["notified"] = notify_towns(home, run_id, as_of, cycle_id)
+    beyond = calendar_fallback_years(home)
+    if beyond:  # one warning per run (SPEC §4 holidays)
+        log.warning("working days in %s are counted Monday-Friday: the holidays table has no official notice "
+                    "for that year yet; drop a newer holidays.csv into reference/", ", ".join(map(str, beyond)))
+        summary["calendar_fallback_years"] = beyond
     close_run(home, run_id, summary, error)
     log.info("ingest: %s new files, %s rows read, %s accepted, %s rejected, %s warned",
              summary["files_new"], summary["rows_read"], summary["rows_accepted"], summary["rows_rejected"],

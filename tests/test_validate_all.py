@@ -200,7 +200,7 @@ def synthetic(tmp_path_factory):
     """A small synthetic district replayed day by day through ingest (no Prefect):
     the baseline, then each submission day. Towns without a planted V-anomaly are
     left out to keep the replay short."""
-    synth = pytest.importorskip("synth")
+    import synth
     home = Home(tmp_path_factory.mktemp("synth") / "home")
     summary = synth.generate(home.root, households=200, seed=20260401, formats="csv")
     truth = pl.read_csv(home.ground_truth, infer_schema=False)
