@@ -156,7 +156,7 @@ def demo(
     home: Annotated[Path, typer.Option("--home", help="Demo home; refused if jiuzhu's demo did not create it.")] = Path(
         "jiuzhu-demo"
     ),
-    households: Annotated[int, typer.Option(help="Households in the synthetic district.")] = 2000,
+    households: Annotated[int, typer.Option(help="Households in the synthetic district.")] = 300,
 ) -> None:
     """Build a synthetic district and run the whole cycle once, printing what it produced and where."""
     from jiuzhu.demo import run_demo
