@@ -280,10 +280,16 @@ def _lookup_expr(text: pl.Expr, lookup: dict, dtype: pl.DataType) -> pl.Expr:
 # ---------------------------------------------------------------- the normaliser
 
 
+SMALL_FRAME = 2_000
+
+
 def _distinct_parse(frame: pl.DataFrame, specs: dict[str, tuple[Callable[[pl.Expr], pl.Expr], pl.DataType]]):
     """Parse each column on its distinct values only, then spread back, all columns
     in one parallel select (dates, codes and amounts repeat: 2.2M cells are a few
     thousand values). Returns the parsed columns plus `<field>__blank` flags."""
+    blanks = [_blank_expr(pl.col(f)).alias(f"{f}__blank") for f in specs]
+    if frame.height <= SMALL_FRAME:  # a small file: one direct select beats a small frame per column
+        return frame.select([build(pl.col(f)).cast(dtype).alias(f) for f, (build, dtype) in specs.items()] + blanks)
     uniques = frame.select(pl.col(f).drop_nulls().unique().implode() for f in specs)
     exprs: list[pl.Expr] = []
     for fld, (build, dtype) in specs.items():
@@ -293,8 +299,7 @@ def _distinct_parse(frame: pl.DataFrame, specs: dict[str, tuple[Callable[[pl.Exp
             continue
         parsed = pl.DataFrame({"v": uniq}).select(build(pl.col("v")).cast(dtype).alias("v")).to_series()
         exprs.append(pl.col(fld).replace_strict(uniq, parsed, default=None, return_dtype=dtype))
-    exprs += [_blank_expr(pl.col(f)).alias(f"{f}__blank") for f in specs]
-    return frame.select(exprs)
+    return frame.select(exprs + blanks)
 
 
 def _blank_expr(raw: pl.Expr) -> pl.Expr:
