@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from jiuzhu.commands import fail
 from jiuzhu.home import Home, parse_as_of
 
 app = typer.Typer(
@@ -47,12 +48,6 @@ FLOWS: dict[str, tuple[str, str]] = {
     "report": ("flows.report", "report_flow"),
     "cycle": ("flows.cycle", "cycle_flow"),
 }
-
-
-def fail(reason: str) -> None:
-    """Exit non-zero with a one-line reason."""
-    typer.echo(f"jiuzhu: {reason}", err=True)
-    raise typer.Exit(code=1)
 
 
 def _as_of(text: str | None) -> date | None:

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from jiuzhu.commands import fail
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 
 app = typer.Typer(
@@ -38,16 +39,11 @@ OfficerOpt = Annotated[str, typer.Option("--officer", help="Officer number or na
 STATUSES = ("open", "cleared", "superseded", "pending", "all")
 
 
-def _fail(reason: str) -> None:
-    typer.echo(f"jiuzhu: {reason}", err=True)
-    raise typer.Exit(code=1)
-
-
 def _day(as_of: str | None) -> date:
     try:
         return parse_as_of(as_of) or today_shanghai()
     except ValueError:
-        _fail(f"--as-of must be YYYY-MM-DD, got {as_of!r}")
+        fail(f"--as-of must be YYYY-MM-DD, got {as_of!r}")
 
 
 def _guarded(call):
@@ -59,7 +55,7 @@ def _guarded(call):
     try:
         return call()
     except (FindingError, ReferenceError, WarehouseBusy, WarehouseMissing, MigrationError, OSError) as exc:
-        _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
 def _read(home: Path | None, query):
@@ -104,7 +100,7 @@ def list_findings(
 ) -> None:
     """List findings (IDs masked), newest rules first by town and case."""
     if status not in STATUSES:
-        _fail(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
+        fail(f"--status must be one of {', '.join(STATUSES)}, got {status!r}")
     from transforms.identifiers import mask, scrub_text
 
     params = {"status": status, "rule": rule.upper() if rule else None, "town": town, "case": case}
@@ -234,7 +230,7 @@ def _write(home: Path | None, as_of: str | None, flow: str, finding_id: str, act
     day = _day(as_of)
     key = finding_id.strip().lower()
     if len(key) < 8 or any(c not in "0123456789abcdef" for c in key):
-        _fail(f"finding id must be at least 8 hexadecimal characters, got {finding_id!r}")
+        fail(f"finding id must be at least 8 hexadecimal characters, got {finding_id!r}")
 
     def go():
         ref = load_reference(h.reference)

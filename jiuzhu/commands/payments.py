@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from jiuzhu.commands import fail
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 
 app = typer.Typer(name="payments", help="Void a batch, re-issue a failed line, pay a one-off.", no_args_is_help=True)
@@ -16,11 +17,6 @@ HomeOpt = Annotated[Path | None, typer.Option("--home", help="Data home.", show_
 Officer = Annotated[str, typer.Option("--officer", help="Officer (code or name in the officers table).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")]
 AsOf = Annotated[str | None, typer.Option("--as-of", help="Stand-in for today (YYYY-MM-DD).", show_default=False)]
-
-
-def _fail(reason: str) -> None:
-    typer.echo(f"jiuzhu: {reason}", err=True)
-    raise typer.Exit(code=1)
 
 
 def _run(home: Path | None, as_of: str | None, action):
@@ -37,7 +33,7 @@ def _run(home: Path | None, as_of: str | None, action):
         with open_warehouse(h, flow="payments", ref=ref) as con:
             return action(con, h, ref, day)
     except (PaymentActionError, WarehouseBusy, WarehouseMissing, ValueError) as exc:
-        _fail(str(exc).splitlines()[0])
+        fail(str(exc).splitlines()[0])
 
 
 @app.command()

@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from jiuzhu.commands import fail
+
 app = typer.Typer(
     name="sample",
     help="Spot-inspection samples: verify a published manifest.",
@@ -25,11 +27,6 @@ app = typer.Typer(
 @app.callback()
 def sample() -> None:
     """Spot-inspection samples (out/spotcheck/<YYYY-MM>/manifest.json)."""
-
-
-def _fail(reason: str) -> None:
-    typer.echo(f"jiuzhu: {reason}", err=True)
-    raise typer.Exit(code=1)
 
 
 @app.command()
@@ -49,17 +46,17 @@ def verify(
     try:
         data = json.loads(Path(manifest).read_text(encoding="utf-8"))
     except OSError as exc:
-        _fail(f"cannot read {manifest}: {exc.strerror or exc}")
+        fail(f"cannot read {manifest}: {exc.strerror or exc}")
     except ValueError as exc:
-        _fail(f"{manifest} is not valid JSON: {exc}")
+        fail(f"{manifest} is not valid JSON: {exc}")
     if not isinstance(data, dict):
-        _fail(f"{manifest} is not a spot-check manifest (expected a JSON object)")
+        fail(f"{manifest} is not a spot-check manifest (expected a JSON object)")
     problems = verify_manifest(data)
     period = data.get("period", "?")
     if problems:
         for line in problems:
             typer.echo(f"不一致：{line}")
-        _fail(f"manifest {period} does not verify: {len(problems)} difference(s) from the method")
+        fail(f"manifest {period} does not verify: {len(problems)} difference(s) from the method")
     totals = data.get("totals", {})
     typer.echo(
         f"已核验：{period} 抽查名单与按方法重算的结果一致"
