@@ -664,9 +664,9 @@ def test_money_is_compared_as_decimal_not_double(home, district):
 def test_synthetic_district_recall_is_complete_and_clean_households_raise_no_error(tmp_path):
     """Replay the synthetic district (baseline, then every submission day), load its
     registries, cross-check at its as-of date, and compare with ground_truth.csv."""
-    synth = pytest.importorskip("synth")
     import json
 
+    import synth
     from intake.discover import discover
     from intake.pipeline import IngestSettings, ingest_file
 
