@@ -124,8 +124,8 @@ def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: boo
         summary["notified"] = notify_towns(home, run_id, as_of, cycle_id)
     beyond = calendar_fallback_years(home)
     if beyond:  # one warning per run (SPEC §4 holidays)
-        log.warning("working days in %s are counted Monday-Friday: the holidays table has no official notice "
-                    "for that year yet; drop a newer holidays.csv into reference/", ", ".join(map(str, beyond)))
+        log.warning("working days in %s are counted Monday-Friday: outside the years of the holidays table "
+                    "(a newer year needs a newer holidays.csv in reference/)", ", ".join(map(str, beyond)))
         summary["calendar_fallback_years"] = beyond
     close_run(home, run_id, summary, error)
     log.info("ingest: %s new files, %s rows read, %s accepted, %s rejected, %s warned",
