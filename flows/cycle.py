@@ -1,5 +1,5 @@
-"""Flow `cycle` (the district cycle): ingest → crosscheck → close-month → sample
-→ report → notify, as DOMAIN.md §3 runs it.
+"""Flow `cycle` (the district cycle): ingest (+ validation Data Docs) → crosscheck →
+close-month → sample → report → notify, as DOMAIN.md §3 runs it.
 
 Each step is a subflow with its own retries; a failed step is recorded and
 the others still run (a town's bad file or a failed notification never stops
@@ -27,6 +27,7 @@ from flows.crosscheck import crosscheck_flow
 from flows.ingest import ingest_flow
 from flows.report import report_flow
 from flows.sample import sample_flow
+from flows.validate import validate_flow
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import load_reference
 from notify.queue import flush
@@ -76,6 +77,9 @@ def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | 
     close_day = ref.setting_int("close_day_of_month", 25)
     steps: dict[str, object] = {}
     steps["ingest"] = ingest_flow(home=home, as_of=as_of, cycle_id=cycle_id, return_state=True)
+    # Great Expectations over the day's versions: the Data Docs in out/validation/ (findings were raised
+    # by ingest already, so nothing new is told here)
+    steps["validate"] = validate_flow(home=home, as_of=as_of, notify=False, return_state=True)
     steps["crosscheck"] = crosscheck_flow(home=home, as_of=as_of, cycle_id=cycle_id, return_state=True)
     if period or day.day >= close_day:
         steps["close-month"] = close_month_flow(home=home, as_of=as_of, period=period, cycle_id=cycle_id,
