@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from jiuzhu.commands import fail
+from jiuzhu.commands import AsOfOpt, HomeOpt, fail
 from jiuzhu.home import Home, parse_as_of
 
 app = typer.Typer(
@@ -26,13 +26,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-HomeOpt = Annotated[
-    Path | None,
-    typer.Option("--home", help="Data home (default: $JIUZHU_HOME or ./jiuzhu-data).", show_default=False),
-]
-AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Stand-in for today (YYYY-MM-DD, Asia/Shanghai).", show_default=False)
-]
 
 DEMO_MARKER = ".jiuzhu-demo"
 PERIOD_FLOWS = ("close-month", "sample", "report", "cycle")

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from jiuzhu.commands import fail
+from jiuzhu.commands import AsOfOpt, HomeOpt, OfficerOpt, fail
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 
 app = typer.Typer(
@@ -25,16 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-HomeOpt = Annotated[
-    Path | None,
-    typer.Option("--home", help="Data home (default: $JIUZHU_HOME or ./jiuzhu-data).", show_default=False),
-]
-AsOfOpt = Annotated[
-    str | None,
-    typer.Option("--as-of", help="Stand-in for today (YYYY-MM-DD, Asia/Shanghai).", show_default=False),
-]
 FindingArg = Annotated[str, typer.Argument(help="Finding id (or a unique prefix of at least 8 characters).")]
-OfficerOpt = Annotated[str, typer.Option("--officer", help="Officer number or name from the officers table.")]
 
 STATUSES = ("open", "cleared", "superseded", "pending", "all")
 

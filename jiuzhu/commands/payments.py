@@ -8,15 +8,12 @@ from typing import Annotated
 
 import typer
 
-from jiuzhu.commands import fail
+from jiuzhu.commands import AsOfOpt, HomeOpt, OfficerOpt, fail
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 
 app = typer.Typer(name="payments", help="Void a batch, re-issue a failed line, pay a one-off.", no_args_is_help=True)
 
-HomeOpt = Annotated[Path | None, typer.Option("--home", help="Data home.", show_default=False)]
-Officer = Annotated[str, typer.Option("--officer", help="Officer (code or name in the officers table).")]
 Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")]
-AsOf = Annotated[str | None, typer.Option("--as-of", help="Stand-in for today (YYYY-MM-DD).", show_default=False)]
 
 
 def _run(home: Path | None, as_of: str | None, action):
@@ -39,10 +36,10 @@ def _run(home: Path | None, as_of: str | None, action):
 @app.command()
 def void(
     batch_no: Annotated[str, typer.Argument(help="Batch number to void.")],
-    officer: Officer,
+    officer: OfficerOpt,
     reason: Reason,
     home: HomeOpt = None,
-    as_of: AsOf = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Void an exported batch (never rewritten): its months are paid again by the next close."""
     from payments.actions import void_batch
@@ -56,10 +53,10 @@ def void(
 def reissue(
     batch_no: Annotated[str, typer.Argument(help="Batch of the failed line.")],
     line_no: Annotated[int, typer.Argument(help="序号 of the failed line.")],
-    officer: Officer,
+    officer: OfficerOpt,
     reason: Reason,
     home: HomeOpt = None,
-    as_of: AsOf = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Lift the B01 hold of a line the bank failed; the next close pays it again as arrears."""
     from payments.actions import reissue_line
@@ -73,7 +70,7 @@ def reissue(
 def one_off_command(
     occasion: Annotated[str, typer.Option("--occasion", help="e.g. 2026春节; a person is paid once per occasion.")],
     home: HomeOpt = None,
-    as_of: AsOf = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Pay a one-off amount per covered person of every active case (amounts in settings)."""
     from payments.actions import one_off
