@@ -46,6 +46,19 @@ TABLES = (
     "district_monthly",
 )
 
+# Identifiers cannot be bound: the statements naming a mart table are fixed here
+# once, from the constant table names above (never from input).
+_PERIOD = " WHERE period BETWEEN $first_period AND $last_period"
+_STATEMENTS = {
+    table: {
+        "delete": "DELETE FROM mart." + table + _PERIOD,
+        "insert": "INSERT INTO mart." + table + " BY NAME ",
+        "count": "SELECT count(*) FROM mart." + table + _PERIOD,
+        "read": "SELECT * FROM mart." + table + _PERIOD + " ORDER BY ALL",
+    }
+    for table in TABLES
+}
+
 
 def to_month(value: str | date) -> date:
     """'YYYY-MM' or a date -> the first day of that month."""
@@ -288,15 +301,10 @@ def _write_tables(
     con.execute("BEGIN TRANSACTION")
     try:
         for table in TABLES:
-            con.execute(
-                f"DELETE FROM mart.{table} WHERE period BETWEEN $first_period AND $last_period", periods
-            )
+            con.execute(_STATEMENTS[table]["delete"], periods)
             model = f"mart/{table}"
-            con.execute(f"INSERT INTO mart.{table} BY NAME " + sql(model), _params(model, months | periods))
-            counts[table] = con.execute(
-                f"SELECT count(*) FROM mart.{table} WHERE period BETWEEN $first_period AND $last_period",
-                periods,
-            ).fetchall()[0][0]
+            con.execute(_STATEMENTS[table]["insert"] + sql(model), _params(model, months | periods))
+            counts[table] = con.execute(_STATEMENTS[table]["count"], periods).fetchall()[0][0]
         budget = project(con, ref, last)
         con.execute("DELETE FROM mart.budget_projection WHERE base_period = ?", [period_text(last)])
         with registered(con, "mart_budget", budget):
@@ -343,10 +351,7 @@ def load_report_data(
     one = {"first_period": period_text(last), "last_period": period_text(last)}
 
     def read(table: str, params: dict) -> pl.DataFrame:
-        return con.sql(
-            f"SELECT * FROM mart.{table} WHERE period BETWEEN $first_period AND $last_period ORDER BY ALL",
-            params=params,
-        ).pl()
+        return con.sql(_STATEMENTS[table]["read"], params=params).pl()
 
     stats = read("monthly_statistics", periods)
     if stats.filter(pl.col("period") == period_text(last)).height == 0:

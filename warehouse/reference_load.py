@@ -91,7 +91,7 @@ def load_reference_tables(con: duckdb.DuckDBPyConnection, ref: Reference) -> dic
             con.register(_VIEW, frame.to_arrow())
             try:
                 # `name` is checked against _TABLE_NAME above: identifiers cannot be bound
-                con.execute(f"CREATE OR REPLACE TABLE ref.{name} AS SELECT * FROM {_VIEW}")
+                con.execute("CREATE OR REPLACE TABLE ref." + name + " AS SELECT * FROM " + _VIEW)
             finally:
                 con.unregister(_VIEW)
             found = con.execute(_PREVIOUS, [name]).fetchall()  # fetch all: see docs/warehouse.md

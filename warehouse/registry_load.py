@@ -28,6 +28,7 @@ import polars as pl
 from intake.registries import (
     ACCUMULATING,
     DECODED_VIEW,
+    SOURCES,
     ExtractFile,
     ExtractUnreadable,
     discover_extracts,
@@ -42,6 +43,14 @@ from warehouse.sqlfiles import sql
 log = logging.getLogger("jiuzhu.registry")
 DEFAULT_INVALID_ID_LIMIT = "0.01"
 _STAGE, _IDS = "_reg_stage", "_reg_ids"
+_READ_VIEW = "_reg_read"
+# Identifiers cannot be bound, so the statements that name a table are fixed
+# here once, from our own constants (never from input).
+_STAGE_FROM_VIEW = "CREATE OR REPLACE TEMP TABLE _reg_stage AS SELECT * FROM _reg_read"
+_DROP_VIEW = "DROP VIEW IF EXISTS _reg_read"
+_DROP_STAGE = "DROP TABLE IF EXISTS _reg_stage"
+_STAGED_RAW_IDS = "SELECT DISTINCT raw_id FROM _reg_stage WHERE raw_id IS NOT NULL"
+_CLEAR_SOURCE = {source: "DELETE FROM registry." + source for source in SOURCES}
 
 
 @dataclass
@@ -118,7 +127,7 @@ def load_extract(
         _record(con, extract, outcome, run_id)
     finally:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"DROP TABLE IF EXISTS {_STAGE}")
+            con.execute(_DROP_STAGE)
         for name in (_IDS, DECODED_VIEW):
             with contextlib.suppress(duckdb.Error):
                 con.unregister(name)
@@ -138,7 +147,7 @@ def load_extract(
 def _stage(con: duckdb.DuckDBPyConnection, extract: ExtractFile, ref: Reference) -> None:
     """The extract's rows as temp table _reg_stage and its distinct valid IDs as _reg_ids."""
     rel = read_extract(con, extract, ref.header_map())
-    view = "_reg_read"
+    view = _READ_VIEW
     try:
         rel.create_view(view, replace=True)
     except (
@@ -146,17 +155,17 @@ def _stage(con: duckdb.DuckDBPyConnection, extract: ExtractFile, ref: Reference)
     ):  # a relation over Python data (the GB18030 fallback) cannot be a view
         con.register(view, rel.to_arrow_table())
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {_STAGE} AS SELECT * FROM {view}")
+        con.execute(_STAGE_FROM_VIEW)
     except duckdb.Error as exc:
         raise ExtractUnreadable(
             f"文件无法读取 (cannot be read: {' '.join(str(exc).split())[:200]})"
         ) from None
     finally:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"DROP VIEW IF EXISTS {view}")
+            con.execute(_DROP_VIEW)
         with contextlib.suppress(duckdb.Error):
             con.unregister(view)
-    raw_ids = con.sql(f"SELECT DISTINCT raw_id FROM {_STAGE} WHERE raw_id IS NOT NULL").pl()
+    raw_ids = con.sql(_STAGED_RAW_IDS).pl()
     if raw_ids.height == 0:
         raw_ids = pl.DataFrame(schema={"raw_id": pl.String})
     ids = normalise_registry_ids(raw_ids, extract.extract_date).filter(pl.col("id_no").is_not_null())
@@ -175,7 +184,7 @@ def _record(
     try:
         if loaded and (outcome.is_current or extract.source in ACCUMULATING):
             if extract.source not in ACCUMULATING:
-                con.execute(f"DELETE FROM registry.{extract.source}")  # source names are our own constants
+                con.execute(_CLEAR_SOURCE[extract.source])
             con.execute(
                 sql(f"registry/{extract.source}"),
                 {"extract_date": extract.extract_date, "sha": outcome.sha256},
