@@ -125,11 +125,14 @@ def main() -> None:
     found = discover(home, frozenset(ref.town_codes), date(2025, 10, 5))
     t1 = time.perf_counter()
     totals = {"rows_read": 0, "rows_accepted": 0, "rows_rejected": 0}
+    steps: dict[str, float] = {}
     with open_warehouse(home, flow="bench", ref=ref) as con:
         for c in found.candidates:
             o = ingest_file(con, home, ref, c, IngestSettings(date(2025, 10, 5), "bench"))
             for k in totals:
                 totals[k] += getattr(o, k)
+            for step, seconds in o.seconds.items():
+                steps[step] = steps.get(step, 0.0) + seconds
     ingest = time.perf_counter() - t1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"households           {args.households:>12,}")
@@ -138,6 +141,8 @@ def main() -> None:
     print(f"ingest (incl. V-rules, load, returns) {ingest:>7.1f} s")
     print(f"rows read/accepted/rejected  {totals['rows_read']:,} / {totals['rows_accepted']:,} / "
           f"{totals['rows_rejected']:,}")
+    print("per step (s):        " + ", ".join(f"{k} {v:.1f}" for k, v in steps.items()))
+    print(f"ingest without the V-rules {ingest - steps.get('validate', 0.0):>8.1f} s")
     print(f"peak RSS             {peak:>12.0f} MiB")
     shutil.rmtree(root)
 

@@ -65,8 +65,10 @@ def periods_done(home_root: str, period: str) -> list[str]:
 
 
 @flow(name="cycle")
-def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | None = None) -> dict:
-    """One district cycle. `period`: the month to close (default: this month, from the close day on)."""
+def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | None = None,
+               parse_workers: int = 0, dask_address: str | None = None) -> dict:
+    """One district cycle. `period`: the month to close (default: this month, from the close day on).
+    `parse_workers` / `dask_address`: the ingest's parse-only work on a Dask cluster (docs/scaling.md)."""
     log = get_run_logger()
     h = Home.resolve(home)
     home = str(h.root)
@@ -76,7 +78,8 @@ def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | 
     cycle_id = uuid.uuid4().hex
     close_day = ref.setting_int("close_day_of_month", 25)
     steps: dict[str, object] = {}
-    steps["ingest"] = ingest_flow(home=home, as_of=as_of, cycle_id=cycle_id, return_state=True)
+    steps["ingest"] = ingest_flow(home=home, as_of=as_of, cycle_id=cycle_id, parse_workers=parse_workers,
+                                  dask_address=dask_address, return_state=True)
     # Great Expectations over the day's versions: the Data Docs in out/validation/ (findings were raised
     # by ingest already, so nothing new is told here)
     steps["validate"] = validate_flow(home=home, as_of=as_of, notify=False, return_state=True)

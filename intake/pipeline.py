@@ -3,13 +3,21 @@
 `ingest_file` is what the ingest flow runs per file: hash, read, normalise,
 validate (the V-rules' seam), decide the case versions, load in one
 transaction, then write the return workbook and receipt.
+
+The first two steps, `parse_submission`, touch no warehouse: the flow may run
+them for many files at once in other processes (a Dask cluster) and hand the
+result to `ingest_file`; everything from the V-rules on needs the warehouse and
+runs in the one writer process, file after file.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 
 import duckdb
 import polars as pl
@@ -18,7 +26,7 @@ from checks.catalogue import rule_meta_frame
 from checks.findings import collapse_findings
 from checks.validation import SubmissionContext, validate_submission
 from intake.discover import Candidate, sha256_of
-from intake.readers import read_submission
+from intake.readers import ReadResult, read_submission
 from jiuzhu.home import Home, now_shanghai
 from jiuzhu.reference import Reference
 from publish.returns import rebuild_return_files
@@ -56,11 +64,51 @@ class FileOutcome:
     cases: int = 0
     findings_by_rule: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)  # where the time went, per step
 
     def counts(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in ("findings_by_rule",)} | {
-            "findings_by_rule": dict(self.findings_by_rule)
+        return {k: v for k, v in self.__dict__.items() if k not in ("findings_by_rule", "seconds")} | {
+            "findings_by_rule": dict(self.findings_by_rule),
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
         }
+
+
+@dataclass
+class ParsedSubmission:
+    """One file read and normalised, without the warehouse (picklable: it may come from another process)."""
+
+    sha256: str
+    read: ReadResult
+    typed: pl.DataFrame | None = None
+    norm_findings: pl.DataFrame | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _lap(into: dict[str, float], step: str):
+    """Add the seconds the block took to `into[step]`."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        into[step] = into.get(step, 0.0) + time.perf_counter() - started
+
+
+def parse_submission(candidate: Candidate, ref: Reference, sha: str | None = None) -> ParsedSubmission:
+    """Hash, read and normalise one submission: no warehouse, so safe in a worker process."""
+    seconds: dict[str, float] = {}
+    watch = partial(_lap, seconds)
+    with watch("read"):
+        sha = sha or sha256_of(candidate.path)
+        result = read_submission(candidate.path, ref.header_map(), ref.required_fields())
+    if not result.ok:
+        return ParsedSubmission(sha, result, seconds=seconds)
+    with watch("normalise"):
+        typed, norm_findings = normalise_submission(result.rows, {f: ref.code_map(f) for f in CODED_FIELDS})
+        if "message_zh" in norm_findings.columns:
+            norm_findings = norm_findings.rename({"message_zh": "message"})
+        norm_findings = norm_findings.join(typed.select("source_row", "id_no"), on="source_row", how="left")
+    return ParsedSubmission(sha, result, typed, norm_findings, seconds)
 
 
 @dataclass(frozen=True)
@@ -77,18 +125,22 @@ def ingest_file(
     candidate: Candidate,
     settings: IngestSettings,
     *,
+    parsed: ParsedSubmission | None = None,
     reprocess: bool = False,
     fail_after: Callable[[str], None] | None = None,
 ) -> FileOutcome:
-    sha = sha256_of(candidate.path)
+    """`parsed`: this file's `parse_submission`, when it was done elsewhere beforehand."""
+    sha = parsed.sha256 if parsed is not None else sha256_of(candidate.path)
     known = ingest_load.known_file(con, sha)
     if known and not reprocess:
-        ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
-        rebuild_return_files(con, home, ref, sha, only_if_missing=True)  # a crash may have come before them
-        return FileOutcome(candidate.rel_path, candidate.folder, sha, "known")
+        return acknowledge_known(con, home, ref, candidate, sha, settings.run_id)
     seq = known["seq"] if known else ingest_load.next_seq(con)
 
-    result = read_submission(candidate.path, ref.header_map(), ref.required_fields())
+    if parsed is None:
+        parsed = parse_submission(candidate, ref, sha)
+    seconds = dict(parsed.seconds)
+    watch = partial(_lap, seconds)
+    result = parsed.read
     file_row = {
         "file_sha256": sha,
         "folder": candidate.folder,
@@ -114,7 +166,7 @@ def ingest_file(
         "rows_warned": 0,
         "cases": 0,
     }
-    outcome = FileOutcome(candidate.rel_path, candidate.folder, sha, "loaded")
+    outcome = FileOutcome(candidate.rel_path, candidate.folder, sha, "loaded", seconds=seconds)
     if not result.ok:
         problem = result.problems[0]
         outcome.status = file_row["status"] = "unreadable" if problem.rule_id == "P01" else "rejected"
@@ -155,16 +207,10 @@ def ingest_file(
         rebuild_return_files(con, home, ref, sha)
         return outcome
 
-    raw = result.rows
-    typed, norm_findings = normalise_submission(raw, {f: ref.code_map(f) for f in CODED_FIELDS})
-    norm_findings = (
-        norm_findings.rename({"message_zh": "message"})
-        if "message_zh" in norm_findings.columns
-        else norm_findings
-    )
-    norm_findings = norm_findings.join(typed.select("source_row", "id_no"), on="source_row", how="left")
+    raw, typed, norm_findings = result.rows, parsed.typed, parsed.norm_findings
     case_nos = typed.select(case_key_expr().alias("k"))["k"].unique().to_list()
-    previous = ingest_load.previous_state(con, candidate.folder, case_nos, seq)
+    with watch("previous"):
+        previous = ingest_load.previous_state(con, candidate.folder, case_nos, seq)
     ctx = SubmissionContext(
         folder=candidate.folder,
         town_codes=frozenset(ref.town_codes),
@@ -172,7 +218,8 @@ def ingest_file(
         baseline=settings.baseline,
         extra={"ref": ref},
     )
-    v_findings = validate_submission(typed, ctx, previous)
+    with watch("validate"):
+        v_findings = validate_submission(typed, ctx, previous)
     findings_in = pl.concat(
         [
             norm_findings.with_columns(case_no=pl.lit(None, pl.String))
@@ -181,27 +228,28 @@ def ingest_file(
             v_findings.select(list(FINDING_COLUMNS)).cast(FINDING_COLUMNS),
         ]
     )
-    versions, members, row_outcome, findings = build_versions(
-        typed, findings_in, folder=candidate.folder, previous=previous, baseline=settings.baseline
-    )
-    version_ids = versions.select(
-        "case_no",
-        pl.when(pl.col("acceptance") == "unchanged")
-        .then(None)
-        .otherwise(pl.lit(sha) + ":" + pl.col("town_code") + ":" + pl.col("case_no"))
-        .alias("version_id"),
-        "acceptance",
-    )
-    current_ids = _current_ids(
-        con, candidate.folder, versions.filter(pl.col("acceptance") == "unchanged")["case_no"]
-    )
-    row_ids = version_ids.join(current_ids, on="case_no", how="left").select(
-        "case_no", pl.coalesce("version_id", "current_id").alias("version_id")
-    )
+    with watch("versions"):
+        versions, members, row_outcome, findings = build_versions(
+            typed, findings_in, folder=candidate.folder, previous=previous, baseline=settings.baseline
+        )
+        version_ids = versions.select(
+            "case_no",
+            pl.when(pl.col("acceptance") == "unchanged")
+            .then(None)
+            .otherwise(pl.lit(sha) + ":" + pl.col("town_code") + ":" + pl.col("case_no"))
+            .alias("version_id"),
+            "acceptance",
+        )
+        current_ids = _current_ids(
+            con, candidate.folder, versions.filter(pl.col("acceptance") == "unchanged")["case_no"]
+        )
+        row_ids = version_ids.join(current_ids, on="case_no", how="left").select(
+            "case_no", pl.coalesce("version_id", "current_id").alias("version_id")
+        )
 
-    db_rows = _raw_rows(raw, typed, row_outcome, row_ids, sha)
-    db_versions, db_members = _version_frames(versions, members, version_ids, sha, seq, settings)
-    db_findings = _finding_rows(findings, sha, settings, version_ids=version_ids)
+        db_rows = _raw_rows(raw, typed, row_outcome, row_ids, sha)
+        db_versions, db_members = _version_frames(versions, members, version_ids, sha, seq, settings)
+        db_findings = _finding_rows(findings, sha, settings, version_ids=version_ids)
 
     file_row.update(
         rows_read=raw.height,
@@ -210,24 +258,36 @@ def ingest_file(
         rows_warned=int(row_outcome["warned"].sum()),
         cases=versions.height,
     )
-    ingest_load.load_file(
-        con,
-        file_row=file_row,
-        raw_rows=db_rows,
-        versions=db_versions,
-        members=db_members,
-        findings=db_findings,
-        as_of=settings.as_of,
-        replace=reprocess,
-        fail_after=fail_after,
-    )
-    ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
+    with watch("load"):
+        ingest_load.load_file(
+            con,
+            file_row=file_row,
+            raw_rows=db_rows,
+            versions=db_versions,
+            members=db_members,
+            findings=db_findings,
+            as_of=settings.as_of,
+            replace=reprocess,
+            fail_after=fail_after,
+        )
+        ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
 
     for key in ("rows_read", "rows_accepted", "rows_rejected", "rows_warned", "cases"):
         setattr(outcome, key, file_row[key])
     outcome.findings_by_rule = dict(sorted(findings.group_by("rule_id").len().iter_rows()))
-    rebuild_return_files(con, home, ref, sha)
+    with watch("returns"):
+        rebuild_return_files(con, home, ref, sha)
     return outcome
+
+
+def acknowledge_known(
+    con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, candidate: Candidate, sha: str, run_id: str
+) -> FileOutcome:
+    """A file whose content the warehouse already holds: note this path, and write its return
+    files again only if they are missing (a crash may have come between the load and them)."""
+    ingest_load.record_path(con, sha, candidate.rel_path, run_id)
+    rebuild_return_files(con, home, ref, sha, only_if_missing=True)
+    return FileOutcome(candidate.rel_path, candidate.folder, sha, "known")
 
 
 _FINDING_SCHEMA = {

@@ -87,6 +87,14 @@ def run(
         typer.Option("--period", help="YYYY-MM: close-month (default this month), sample and report (last month).",
                      show_default=False),
     ] = None,
+    parse_workers: Annotated[
+        int, typer.Option("--parse-workers", min=0,
+                          help="ingest, cycle: parse new files ahead on a local Dask cluster of N processes.")
+    ] = 0,
+    dask_address: Annotated[
+        str | None, typer.Option("--dask-address", show_default=False,
+                                 help="ingest, cycle: parse on this Dask scheduler (tcp://host:8786) instead.")
+    ] = None,
 ) -> None:
     """Run one flow now (through Prefect)."""
     if flow not in FLOWS:
@@ -97,6 +105,8 @@ def run(
         fail("--baseline and --reprocess belong to `jiuzhu run ingest`")
     if all_versions and flow != "validate":
         fail("--all belongs to `jiuzhu run validate`")
+    if (parse_workers or dask_address) and flow not in ("ingest", "cycle"):
+        fail("--parse-workers and --dask-address belong to `jiuzhu run ingest` and `jiuzhu run cycle`")
     module, function = FLOWS[flow]
     import importlib
 
@@ -106,6 +116,8 @@ def run(
         params |= {"baseline": baseline, "reprocess": reprocess}
     if flow == "validate":
         params |= {"all": all_versions}
+    if parse_workers or dask_address:
+        params |= {"parse_workers": parse_workers, "dask_address": dask_address}
     if period is not None:
         if flow not in PERIOD_FLOWS:
             fail(f"--period does not apply to {flow}")
