@@ -17,8 +17,9 @@ from notify.delivery import (
     register_outbox,
     write_outbox_message,
 )
-from notify.digest import DISTRICT_TAG, KINDS, Digest, DigestItem, compose_digest, mask_member
+from notify.digest import DISTRICT_TAG, KINDS, Digest, DigestItem, compose_digest
 from notify.record import body_sha256, last_delivered_at, record_delivery
+from transforms.identifiers import mask_member
 
 __all__ = [
     "DELIVERED",

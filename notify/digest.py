@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from transforms.identifiers import mask, normalise_id, scrub_text
+from transforms.identifiers import mask_members, scrub_text
 
 DISTRICT_TAG = "district"
 DEFAULT_MAX_LINES = 200
@@ -99,21 +99,13 @@ def _code_spans(text: str) -> str:
     return _MASKED.sub(lambda m: f"`{m.group(1)}`", text)
 
 
-def mask_member(member_id: str | None) -> str | None:
-    """The masked form of a member's ID (normalised first) or account number."""
-    if member_id is None or str(member_id).strip() == "":
-        return None
-    value = normalise_id(str(member_id)) or str(member_id).strip()
-    return mask(value)
-
-
-def _line(item: DigestItem) -> str:
+def _line(item: DigestItem, member: str | None) -> str:
+    """One listed item; `member`: its member already masked."""
     parts = []
     if item.case_no:
         parts.append(f"案件 {_safe(item.case_no)}")
     if item.rule_id:
         parts.append(_safe(item.rule_id))
-    member = mask_member(item.member_id)
     if member:
         parts.append(f"成员 {member}")
     parts.append(_safe(item.message) or "（无说明）")
@@ -168,14 +160,17 @@ def compose_digest(
         lines.append(f"{who}：本次{label}没有新的事项。")
 
     budget = max(0, max_lines)
+    sections = []
     for kind, (heading, where) in KINDS.items():
         group = sorted(grouped[kind], key=_sort_key)
-        if not group:
-            continue
+        if group:
+            shown = group[:budget]
+            budget -= len(shown)
+            sections.append((heading, where, group, shown))
+    members = iter(mask_members([item.member_id for *_, shown in sections for item in shown]))
+    for heading, where, group, shown in sections:
         lines += ["", f"## {heading}（{len(group)} 项）", ""]
-        shown = group[:budget]
-        budget -= len(shown)
-        lines += [_line(item) for item in shown]
+        lines += [_line(item, next(members)) for item in shown]
         if len(group) > len(shown):
             lines.append(f"- ……另有 {len(group) - len(shown)} 项，详见{where}")
 

@@ -11,12 +11,15 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 import duckdb
+import polars as pl
 
 from jiuzhu.home import Home, now_shanghai
 from jiuzhu.reference import Reference
 from notify.delivery import Notifier
-from notify.digest import DigestItem, compose_digest, mask_member
+from notify.digest import DigestItem, compose_digest
 from notify.record import record_delivery
+from transforms.identifiers import mask_member_expr
+from warehouse.ingest_load import registered
 
 DISTRICT = "district"
 DISTRICT_NAME = "区民政局"
@@ -45,20 +48,30 @@ def deliver_now(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, run_
     return sent
 
 
+_QUEUE_SCHEMA = {"tag": pl.String, "kind": pl.String, "rule_id": pl.String, "case_no": pl.String,
+                 "message": pl.String, "member_id": pl.String, "n": pl.Int64}
+
+
 def enqueue(con: duckdb.DuckDBPyConnection, cycle_id: str, flow: str, items: Mapping[str, Iterable[DigestItem]]) -> int:
+    """Queue the items in one statement (a municipal first month queues a million), members masked."""
+    frame = pl.DataFrame(
+        [(tag, i.kind, i.rule_id, i.case_no, i.message, i.member_id, i.count)
+         for tag, tag_items in sorted(items.items()) for i in tag_items],
+        schema=_QUEUE_SCHEMA, orient="row",
+    )
+    if frame.is_empty():
+        return 0
     start = con.execute("SELECT coalesce(max(seq), 0) FROM audit.notification_queue WHERE cycle_id = ?",
                         [cycle_id]).fetchall()[0][0]
-    rows = []
-    now = now_shanghai()
-    for tag, tag_items in sorted(items.items()):
-        for item in tag_items:
-            start += 1
-            rows.append((cycle_id, start, tag, flow, item.kind, item.rule_id, item.case_no, item.message,
-                         mask_member(item.member_id), item.count, now))
-    if rows:
-        con.executemany("INSERT INTO audit.notification_queue (cycle_id, seq, tag, flow, kind, rule_id, case_no, "
-                        "message, member, n, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return len(rows)
+    rows = frame.select(
+        pl.lit(cycle_id).alias("cycle_id"), (pl.int_range(1, frame.height + 1) + start).alias("seq"), "tag",
+        pl.lit(flow).alias("flow"), "kind", "rule_id", "case_no", "message",
+        mask_member_expr(pl.col("member_id")).alias("member"), "n", pl.lit(now_shanghai()).alias("queued_at"),
+    )
+    with registered(con, "queued_items", rows):
+        con.execute("INSERT INTO audit.notification_queue (cycle_id, seq, tag, flow, kind, rule_id, case_no, "
+                    "message, member, n, queued_at) SELECT * FROM queued_items")
+    return rows.height
 
 
 def notify_or_queue(con, home: Home, ref: Reference, run_id: str, items: Mapping[str, list[DigestItem]],

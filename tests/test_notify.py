@@ -397,3 +397,36 @@ def test_record_delivery_writes_one_row_without_the_body(tmp_path):
     assert last_delivered_at(con, OTHER_TOWN) is None
     # the migration can run again (a warehouse that already has it)
     con.execute(MIGRATION.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- the cycle's queue
+
+
+def test_queued_items_are_stored_masked_in_order_and_flushed_as_one_digest_per_town(tmp_path):
+    from jiuzhu.reference import load_reference
+    from notify.queue import enqueue, flush
+    from transforms.identifiers import mask_member
+    from warehouse.connection import open_warehouse
+
+    home = Home(tmp_path).ensure()
+    ref = load_reference(home.reference)
+    with open_warehouse(home, flow="test", ref=ref) as con:
+        first = enqueue(con, "cyc-1", "ingest", {TOWN: sample_items()[:2], OTHER_TOWN: sample_items()[3:4]})
+        second = enqueue(con, "cyc-1", "crosscheck", {TOWN: sample_items()[2:3]})
+        assert (first, second, enqueue(con, "cyc-1", "report", {TOWN: []})) == (3, 1, 0)
+        queued = con.execute("SELECT seq, tag, flow, rule_id, member, n FROM audit.notification_queue "
+                             "WHERE cycle_id = 'cyc-1' ORDER BY seq").fetchall()
+        assert [q[0] for q in queued] == [1, 2, 3, 4]  # the second call goes on from the first
+        assert [(q[1], q[3]) for q in queued] == [(TOWN, "V01"), (TOWN, "X02"), (OTHER_TOWN, "M02"), (TOWN, "V12")]
+        # IDs are stored only masked; the 15-digit ID as its 18-digit form; no member -> null
+        assert [q[4] for q in queued] == [mask(ID_A), mask(ID_B), mask(ID_C), None]
+        assert mask_member(ID_C_LEGACY15) == mask(ID_C) and mask_member("  ") is None
+        assert queued[3][5] == 2
+        sent = flush(con, home, ref, "run-9", "cyc-1", AS_OF)
+        assert sent == {TOWN: "delivered", OTHER_TOWN: "delivered"}
+        left = con.execute("SELECT count(*) FROM audit.notification_queue WHERE sent_at IS NULL").fetchall()[0][0]
+        assert left == 0
+    bodies = {p.parent.name: p.read_text("utf-8") for p in home.outbox.rglob("*.md")}
+    assert set(bodies) == {TOWN, OTHER_TOWN}
+    assert "新增 3 项" in bodies[TOWN] and "GN-2026-009" in bodies[TOWN] and "GN-2026-011" not in bodies[TOWN]
+    assert all(sensitive(b) == [] for b in bodies.values())

@@ -136,6 +136,18 @@ def mask_expr(value: pl.Expr) -> pl.Expr:
     return pl.when(n <= 8).then(pl.lit("****")).otherwise(value.str.slice(0, 4) + stars + value.str.slice(-4, 4))
 
 
+def mask_member_expr(value: pl.Expr) -> pl.Expr:
+    """A member's ID (normalised first, so a 15-digit or padded ID masks as its 18-digit
+    form) or an account number, masked; blank -> null."""
+    text = value.cast(pl.String)
+    trimmed = text.str.strip_chars()
+    return (
+        pl.when(trimmed.is_null() | (trimmed == ""))
+        .then(pl.lit(None, pl.String))
+        .otherwise(mask_expr(pl.coalesce(normalise_id_expr(text), trimmed)))
+    )
+
+
 # ---------------------------------------------------------------- scalars
 
 def _one(expr: pl.Expr, value: object) -> object:
@@ -184,6 +196,16 @@ def uscc_check_char(first17: str) -> str | None:
 
 def mask(value: str | None) -> str | None:
     return None if value is None else _one(mask_expr(pl.col("x").cast(pl.String)), value)
+
+
+def mask_members(values: list[str | None]) -> list[str | None]:
+    """`mask_member_expr` over many values in one pass (a one-row frame costs ~15-50 ms)."""
+    frame = pl.DataFrame({"x": [None if v is None else str(v) for v in values]}, schema={"x": pl.String})
+    return frame.select(mask_member_expr(pl.col("x"))).to_series().to_list()
+
+
+def mask_member(member_id: str | None) -> str | None:
+    return None if member_id is None else mask_members([member_id])[0]
 
 
 # Anything that looks like a resident ID (15 or 18) or an account (12–19 digits)
