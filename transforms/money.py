@@ -55,6 +55,8 @@ def yuan_text_to_fen_expr(text: pl.Expr) -> pl.Expr:
     return pl.when(ok).then(sign * fen).otherwise(None)
 
 
-def fen_to_decimal_expr(fen: pl.Expr) -> pl.Expr:
-    """Integer fen to Decimal(12,2) yuan."""
-    return (fen.cast(pl.Decimal(16, 2)) * pl.lit("0.01").cast(pl.Decimal(16, 2))).cast(pl.Decimal(12, 2))
+def fen_to_decimal_expr(fen: pl.Expr, precision: int = 12) -> pl.Expr:
+    """Integer fen to Decimal(precision, 2) yuan: 12 for one case's amounts, 14 for totals
+    (a municipality's monthly total passes 10^10 yuan)."""
+    wide = pl.Decimal(precision + 6, 2)
+    return (fen.cast(wide) * pl.lit("0.01").cast(wide)).cast(pl.Decimal(precision, 2))

@@ -214,7 +214,7 @@ def project(con: duckdb.DuckDBPyConnection, ref: Reference, base: date) -> pl.Da
         payer="payer",
         households=pl.col("households").cast(pl.Int32),
         persons=pl.col("persons").cast(pl.Int32),
-        money=fen_to_decimal_expr(pl.col("money_fen")),
+        money=fen_to_decimal_expr(pl.col("money_fen"), precision=14),  # DECIMAL(14,2), a total
         standard=fen_to_decimal_expr(pl.col("standard_fen")),
         standard_rise=fen_to_decimal_expr(pl.col("standard_rise_fen")),
         what_if_from=pl.col("what_if_from").dt.strftime("%Y-%m"),
