@@ -36,8 +36,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The whole cycle at district scale (about a minute); `--scale municipal` takes ~6 min and ~6 GiB.
 bench: $(STAMP)
-	$(BIN)/python bench/bench_synth.py
+	$(BIN)/python bench/bench_cycle.py --scale district
 
 # Re-resolve the pinned set after changing pyproject.toml (commit the result).
 constraints:
