@@ -99,7 +99,7 @@ def dask_task_runner(parse_workers: int, dask_address: str | None):
     from prefect_dask import DaskTaskRunner
 
     if dask_address:
-        return DaskTaskRunner(address=dask_address)
+        return DaskTaskRunner(address=dask_address, client_kwargs={"timeout": "10s"})  # a cluster down fails fast
     return DaskTaskRunner(cluster_kwargs={"n_workers": parse_workers, "threads_per_worker": 1, "processes": True,
                                           "dashboard_address": None})
 
@@ -190,8 +190,12 @@ def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: boo
     parsed: dict[str, ParsedSubmission] = {}
     spread = (parse_workers > 0 or bool(dask_address)) and not reprocess
     if spread and fresh:
-        parsed = parse_files.with_options(task_runner=dask_task_runner(parse_workers, dask_address))(
-            home, [found["candidates"][f] for f in fresh])
+        try:
+            parsed = parse_files.with_options(task_runner=dask_task_runner(parse_workers, dask_address))(
+                home, [found["candidates"][f] for f in fresh])
+        except Exception as exc:  # no cluster: slower, not stopped
+            log.warning("parsing ahead on Dask failed (%s: %s); the writer reads the files itself",
+                        type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
     parsed_ahead = len(parsed)
     for rel in fresh:
         try:

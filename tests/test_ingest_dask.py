@@ -92,3 +92,13 @@ def test_parse_on_a_local_dask_cluster_ends_as_the_one_process_ingest(tmp_path, 
 
     again = ingest_flow(home=str(spread.root), as_of="2025-03-05", notify=False, parse_workers=2)
     assert again["files_new"] == 0 and again["files_known"] == 3 and again["parsed_ahead"] == 0
+
+
+def test_an_unreachable_dask_cluster_slows_the_ingest_but_never_stops_it(tmp_path, prefect_harness):
+    from flows.ingest import ingest_flow
+
+    home = _fill(tmp_path / "h")
+    out = ingest_flow(home=str(home.root), as_of="2025-03-05", notify=False, dask_address="tcp://127.0.0.1:9")
+    assert out["parsed_ahead"] == 0  # nothing came back from the cluster
+    assert out["files_new"] == 3 and out["rows_read"] == 6  # every file read by the writer itself
+    assert _business_state(home)["versions"]
