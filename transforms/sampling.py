@@ -145,9 +145,10 @@ def select_town(
     minimum: int,
 ) -> TownSelection:
     """The sample of one town: mandatory cases, then the smallest hashes up to k."""
-    population = sorted(set(case_nos))
+    members = set(case_nos)
+    population = sorted(members)
     must = sorted(set(mandatory))
-    missing = [c for c in must if c not in set(population)]
+    missing = [c for c in must if c not in members]  # one set, not one per mandatory case
     if missing:
         raise ValueError(f"mandatory case(s) not in the population of town {town_code}: {missing}")
     k = sample_size(len(population), ratio, minimum)
