@@ -190,8 +190,8 @@ def write_registries(home: Home, submitted: pl.Series, rows: int, residents: int
             ) TO '{path}' (FORMAT parquet)
             """
         )
-        got = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
-        names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()]
+        got = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
+        names = [d[0] for d in con.execute("SELECT * FROM read_parquet(?) LIMIT 0", [str(path)]).description]
         if names != list(SOURCES[source]):
             raise SystemExit(f"{source}: columns {names} differ from intake.registries.SOURCES")
         written[source] = got
@@ -315,16 +315,19 @@ def summaries(con) -> dict[str, dict]:
     return out
 
 
+# the registry tables' IDs, fixed once from our own table names (identifiers cannot be bound)
+REGISTRY_IDS = " UNION ALL ".join("SELECT id_no FROM registry." + s for s in SOURCES)
+COUNT_REGISTRY_ROWS = "SELECT count(*) FROM (" + REGISTRY_IDS + ")"
+BARE_JOIN = "SELECT count(*) FROM core.member_versions m JOIN (" + REGISTRY_IDS + ") r ON r.id_no = m.id_no"
+
+
 def bare_join(con) -> tuple[float, int, int, int]:
-    union = " UNION ALL ".join(f"SELECT id_no FROM registry.{s}" for s in SOURCES)
     members = con.execute("SELECT count(*) FROM core.member_versions").fetchall()[0][0]
-    registry_rows = con.execute(f"SELECT count(*) FROM ({union})").fetchall()[0][0]
+    registry_rows = con.execute(COUNT_REGISTRY_ROWS).fetchall()[0][0]
     times, matches = [], 0
     for _ in range(2):
         t = time.perf_counter()
-        matches = con.execute(
-            f"SELECT count(*) FROM core.member_versions m JOIN ({union}) r ON r.id_no = m.id_no"
-        ).fetchall()[0][0]
+        matches = con.execute(BARE_JOIN).fetchall()[0][0]
         times.append(time.perf_counter() - t)
     return min(times), members, registry_rows, matches
 
