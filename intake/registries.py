@@ -27,7 +27,8 @@ import duckdb
 import polars as pl
 
 from jiuzhu.home import Home
-from transforms.identifiers import id_problem_expr, normalise_id_expr
+from transforms.identifiers import CANONICAL_ID, id_problem_expr, normalise_id_expr
+from transforms.text import apply_where
 
 # column kinds: id, text, date, money, bool, period
 SOURCES: dict[str, dict[str, str]] = {
@@ -231,9 +232,11 @@ def normalise_registry_ids(raw_ids: pl.DataFrame, on: date) -> pl.DataFrame:
 
     Returns columns raw_id, id_no (null when still invalid after the upgrade), upgraded (15 -> 18).
     """
+    raw = raw_ids.select(pl.col("raw_id").cast(pl.String))
+    # most extract IDs are canonical already: only the others go through normalise_id_expr
+    norm = apply_where(raw["raw_id"], ~raw["raw_id"].str.contains(CANONICAL_ID), normalise_id_expr)
     return (
-        raw_ids.select(pl.col("raw_id").cast(pl.String))
-        .with_columns(norm=normalise_id_expr(pl.col("raw_id")))
+        raw.with_columns(norm=norm)
         .with_columns(problem=id_problem_expr(pl.col("norm"), on))
         .select(
             "raw_id",

@@ -236,3 +236,22 @@ def test_money_and_period_typed(home):
     assert query(home, "SELECT monthly_amount::VARCHAR, period_month FROM registry.social_insurance") == [
         ("1234.56", date(2025, 6, 1))
     ]
+
+
+def test_parquet_then_csv_extracts_of_one_source_in_one_run_count_and_type_alike(home):
+    """A Parquet extract is read through a view over the file, a CSV through a staging table:
+    the two paths, one after the other in one run, give the same counts and types."""
+    import io
+
+    text = vehicles(50).replace(make_id(0), LEGACY)
+    (home.registries / "vehicles").mkdir(parents=True)
+    pl.read_csv(io.StringIO(text), infer_schema=False).write_parquet(
+        home.registries / "vehicles" / "2025-06-30.parquet")
+    write(home, "vehicles", "2025-07-31.csv", text.replace("渝A", "渝B"))
+    first, second = load(home, date(2025, 8, 1))
+    for o in (first, second):
+        assert (o.status, o.rows_read, o.invalid_ids, o.rows_loaded, o.upgraded_ids) == ("loaded", 50, 0, 50, 1)
+    assert (first.is_current, second.is_current) == (True, True)  # each the newest when it was loaded
+    rows = query(home, "SELECT count(*), min(plate), max(registered_on), count(*) FILTER (WHERE id_no = "
+                 "'11010519491231002X') FROM registry.vehicles")
+    assert rows == [(50, "渝B00000", date(2020, 1, 1), 1)]  # the July CSV replaced the June Parquet

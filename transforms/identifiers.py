@@ -35,6 +35,9 @@ def id_check_char_expr(first17: pl.Expr) -> pl.Expr:
     return pl.when(digits_ok).then(char).otherwise(None)
 
 
+CANONICAL_ID = r"^[0-9]{17}[0-9X]$"  # what normalise_id_expr gives back unchanged (ASCII digits only)
+
+
 def normalise_id_expr(raw: pl.Expr) -> pl.Expr:
     """Trim, fold full-width characters, upper-case x, upgrade 15 digits to 18."""
     cleaned = (

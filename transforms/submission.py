@@ -16,9 +16,9 @@ from datetime import date
 
 import polars as pl
 
-from transforms.identifiers import normalise_id_expr, scrub_text
+from transforms.identifiers import CANONICAL_ID, normalise_id_expr, scrub_text
 from transforms.money import yuan_text_to_fen_expr
-from transforms.text import clean_text_expr, fold_fullwidth, fold_fullwidth_expr
+from transforms.text import apply_where, clean_text_expr, fold_fullwidth, fold_fullwidth_expr
 
 # The Chinese header of each field, as a clerk sees it in the template (SPEC §2).
 FIELD_LABELS_ZH: dict[str, str] = {
@@ -307,22 +307,12 @@ def _blank_expr(raw: pl.Expr) -> pl.Expr:
     return (raw.is_null() | (raw.str.strip_chars() == "")).fill_null(True)
 
 
-def _sparse(raw: pl.Series, needs: pl.Series, build: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
-    """Apply an expression only to the rows that need it (most cells are clean)."""
-    needs = needs.fill_null(False)
-    if not needs.any():
-        return raw
-    idx = needs.arg_true()
-    fixed = pl.DataFrame({"v": raw.gather(idx)}).select(build(pl.col("v")).cast(pl.String).alias("v"))["v"]
-    return raw.clone().scatter(idx, fixed)
-
-
 # a text cell that clean_text_expr would change: empty, padded, full-width or NBSP inside
 _NEEDS_CLEANING = r"^$|^\s|\s$|[\uff01-\uff5e\u3000\u00a0]"
 
 
 def _clean_text(raw: pl.Series) -> pl.Series:
-    return _sparse(raw, raw.str.contains(_NEEDS_CLEANING), clean_text_expr)
+    return apply_where(raw, raw.str.contains(_NEEDS_CLEANING), clean_text_expr)
 
 
 def _clean_id(raw: pl.Series) -> pl.Series:
@@ -330,7 +320,7 @@ def _clean_id(raw: pl.Series) -> pl.Series:
         norm = normalise_id_expr(e)
         return pl.when(norm == "").then(None).otherwise(norm)
 
-    return _sparse(raw, ~raw.str.contains(r"^[0-9]{17}[0-9X]$"), build)
+    return apply_where(raw, ~raw.str.contains(CANONICAL_ID), build)
 
 
 def _clean_account(raw: pl.Series) -> pl.Series:
@@ -338,7 +328,7 @@ def _clean_account(raw: pl.Series) -> pl.Series:
         folded = fold_fullwidth_expr(e).str.replace_all(r"[\s\-‐‑–—]+", "")
         return pl.when(folded == "").then(None).otherwise(folded)
 
-    return _sparse(raw, ~raw.str.contains(r"^[0-9]+$"), build)
+    return apply_where(raw, ~raw.str.contains(r"^[0-9]+$"), build)
 
 
 def _finding(frame: pl.DataFrame, bad: pl.Series, fld: str, rule: str, kind: str) -> pl.DataFrame:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 # full-width ASCII block (U+FF01..U+FF5E) -> ASCII, ideographic space -> space
@@ -30,3 +32,13 @@ def clean_text_expr(text: pl.Expr) -> pl.Expr:
     """Fold full-width, trim spaces (incl. non-breaking), empty -> null."""
     folded = fold_fullwidth_expr(text).str.replace_all("\u00a0", " ").str.strip_chars()
     return pl.when(folded == "").then(None).otherwise(folded)
+
+
+def apply_where(raw: pl.Series, needs: pl.Series, build: Callable[[pl.Expr], pl.Expr]) -> pl.Series:
+    """Apply a text expression only to the rows that need it (most cells are clean), keeping order."""
+    needs = needs.fill_null(False)
+    if not needs.any():
+        return raw
+    idx = needs.arg_true()
+    fixed = pl.DataFrame({"v": raw.gather(idx)}).select(build(pl.col("v")).cast(pl.String).alias("v"))["v"]
+    return raw.clone().scatter(idx, fixed)
