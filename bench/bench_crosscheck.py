@@ -75,6 +75,11 @@ INSERTS = {
 }
 
 
+# the registry tables' IDs, fixed once from our own table names (identifiers cannot be bound)
+REGISTRY_IDS = " UNION ALL ".join("SELECT id_no FROM registry." + s for s in SOURCES)
+BARE_JOIN = "SELECT count(*) FROM bench_member_ids m JOIN (" + REGISTRY_IDS + ") r ON r.id_no = m.id_no"
+
+
 def person_ids(n: int) -> pl.DataFrame:
     """n distinct valid resident IDs (person index k -> address, birth date, sequence, check character)."""
     k = pl.int_range(0, n, eager=True).alias("k")
@@ -146,18 +151,19 @@ def build(con, persons: int, rows: int, residents: int) -> dict:
     for source, (share, per_mille) in SOURCES.items():
         n = int(rows * share)
         con.execute(
-            f"""
+            """
             CREATE OR REPLACE TEMP TABLE pick AS
             SELECT r.i AS k, p.id_no
             FROM (SELECT i,
-                         CASE WHEN hash(i, '{source}') % 1000 < {per_mille}
-                              THEN hash(i, 'r') % {persons}
-                              ELSE {persons} + hash(i, 'p') % {residents} END AS k
-                  FROM range({n}) t(i)) r
+                         CASE WHEN hash(i, $source) % 1000 < $per_mille
+                              THEN hash(i, 'r') % $persons
+                              ELSE $persons + hash(i, 'p') % $residents END AS k
+                  FROM range($n) t(i)) r
             JOIN bench_people p ON p.k = r.k
-            """
+            """,
+            {"source": source, "per_mille": per_mille, "persons": persons, "residents": residents, "n": n},
         )
-        con.execute(f"INSERT INTO registry.{source} {INSERTS[source]}")
+        con.sql(INSERTS[source]).insert_into("registry." + source)
     con.execute("DROP TABLE pick")
     timings["registries"] = time.perf_counter() - t
     return timings
@@ -220,8 +226,7 @@ def main() -> None:
             con.unregister("xc_bench_towns")
         members = con.execute("SELECT count(*) FROM core.member_versions").fetchall()[0][0]
         cases = con.execute("SELECT count(*) FROM core.case_versions").fetchall()[0][0]
-        union = " UNION ALL ".join(f"SELECT id_no FROM registry.{s}" for s in SOURCES)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE bench_registry_ids AS {union}")
+        con.execute("CREATE OR REPLACE TEMP TABLE bench_registry_ids AS " + REGISTRY_IDS)
         con.execute("CREATE OR REPLACE TEMP TABLE bench_member_ids AS SELECT id_no FROM core.member_versions")
         registry_rows = con.execute("SELECT count(*) FROM bench_registry_ids").fetchall()[0][0]
 
@@ -229,9 +234,7 @@ def main() -> None:
         bare = best(
             "bare join (registry tables)",
             results,
-            lambda: con.execute(
-                f"SELECT count(*) FROM bench_member_ids m JOIN ({union}) r ON r.id_no = m.id_no"
-            ).fetchall()[0][0],
+            lambda: con.execute(BARE_JOIN).fetchall()[0][0],
         )
         best(
             "bare join (in-memory ID table)",

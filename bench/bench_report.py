@@ -251,7 +251,7 @@ def main() -> None:
     timings: dict[str, float] = {}
     with open_warehouse(home, flow="bench", ref=ref) as con:
         counts = {
-            t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+            t: con.table(t).aggregate("count(*)").fetchall()[0][0]
             for t in ("core.case_versions", "core.member_versions", "pay.payments", "checks.findings")
         }
         t = time.perf_counter()

@@ -52,9 +52,9 @@ def build(home: Home, first: str, last: str, as_of: date | None = None) -> dict:
         return build_marts(con, REF, first, last, as_of=as_of)
 
 
-def mart(home: Home, table: str, where: str = "", params=None) -> pl.DataFrame:
+def mart(home: Home, table: str) -> pl.DataFrame:
     with open_warehouse(home, flow="test", read_only=True) as con:
-        return con.sql(f"SELECT * FROM mart.{table} {where} ORDER BY ALL", params=params or {}).pl()
+        return con.table("mart." + table).order("ALL").pl()
 
 
 def row(frame: pl.DataFrame, period: str, program: str = "dibao_urban", town: str = TOWN) -> dict:
