@@ -63,8 +63,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from bench_crosscheck import REGISTRY_IDS, person_ids
 from bench_crosscheck import SOURCES as SHARES
-from bench_crosscheck import person_ids
 from bench_ingest import make_rows
 
 from flows.runtime import configure_environment
@@ -315,8 +315,6 @@ def summaries(con) -> dict[str, dict]:
     return out
 
 
-# the registry tables' IDs, fixed once from our own table names (identifiers cannot be bound)
-REGISTRY_IDS = " UNION ALL ".join("SELECT id_no FROM registry." + s for s in SOURCES)
 COUNT_REGISTRY_ROWS = "SELECT count(*) FROM (" + REGISTRY_IDS + ")"
 BARE_JOIN = "SELECT count(*) FROM core.member_versions m JOIN (" + REGISTRY_IDS + ") r ON r.id_no = m.id_no"
 
