@@ -71,6 +71,7 @@ class CrossRule:
     evidence_key: str
     evidence_columns: tuple[tuple[str, str], ...]
     escalates: bool = False
+    evidence_amount: str | None = None  # X06/X07: the amount a hand clearing is tied to (SPEC §5)
     digest_kind: str = "crosscheck_hit"
     to_district: bool = False
 
@@ -168,6 +169,7 @@ RULES: dict[str, CrossRule] = {
             evidence_key="asset",
             evidence_columns=(("deposits", "存款合计（元）"), ("threshold", "标准（元）")),
             escalates=True,
+            evidence_amount="deposits",
         ),
         CrossRule(
             rule_id="X07",
@@ -184,6 +186,7 @@ RULES: dict[str, CrossRule] = {
                 ("raised_members", "按养老金失业金核算人数"),
             ),
             escalates=True,
+            evidence_amount="per_capita",
         ),
         CrossRule(
             rule_id="X08",
@@ -271,6 +274,7 @@ FOUND_SCHEMA = {
     "message": pl.String,
     "source": pl.String,
     "evidence": pl.String,
+    "evidence_amount": pl.Decimal(18, 2),
     "version_id": pl.String,
     "population": pl.String,
 }
@@ -380,6 +384,8 @@ def shape_findings(rule: CrossRule, out: pl.DataFrame) -> pl.DataFrame:
         message.alias("message"),
         pl.lit(rule.source).alias("source"),
         evidence.alias("evidence"),
+        (pl.col(rule.evidence_amount) if rule.evidence_amount else pl.lit(None))
+        .cast(pl.Decimal(18, 2)).alias("evidence_amount"),
     )
 
 

@@ -192,8 +192,8 @@ def clear_finding(
             )
         if needs_confirmation(f):
             con.execute(
-                "UPDATE checks.findings SET cleared_by = $who, clear_reason = $reason, clear_requested_on = $on "
-                "WHERE finding_id = $id",
+                "UPDATE checks.findings SET cleared_by = $who, clear_reason = $reason, clear_requested_on = $on, "
+                "cleared_amount = evidence_amount WHERE finding_id = $id",
                 {"who": code, "reason": reason, "on": on, "id": f["finding_id"]},
             )
             record_event(con, run_id, "finding_clear_requested", _detail(f, officer=code, reason=reason))
@@ -249,7 +249,8 @@ def _mark_cleared(
 ) -> None:
     con.execute(
         "UPDATE checks.findings SET status = 'cleared', cleared_how = 'officer', cleared_by = $who, "
-        "clear_reason = $reason, status_changed_on = $on WHERE finding_id = $id",
+        "clear_reason = $reason, status_changed_on = $on, cleared_amount = evidence_amount "
+        "WHERE finding_id = $id",
         {"who": cleared_by, "reason": reason, "on": on, "id": fid},
     )
 
@@ -301,6 +302,7 @@ def release_version_if_cleared(
     if not became:
         return None
     con.execute(sql("findings/release_version"), {"version_id": version_id})
+    _set_effective_month(con, version_id)
     touched = pl.DataFrame({"town_code": [v["town_code"]], "case_no": [v["case_no"]]})
     con.register("touched", touched.to_arrow())
     try:
@@ -316,6 +318,24 @@ def release_version_if_cleared(
         {"version_id": version_id, "town_code": v["town_code"], "officer": officer},
     )
     return version_id
+
+
+def _set_effective_month(con: duckdb.DuckDBPyConnection, version_id: str) -> None:
+    """The released version's effective month, by the same rule as at ingest (SPEC §2)."""
+    from transforms.versions import effective_month_expr
+    from warehouse.ingest_load import previous_state
+
+    v = con.sql(sql("findings/released_version_dates"), params={"version_id": version_id}).pl()
+    prev = previous_state(con, v["town_code"][0], [v["case_no"][0]], v["seq"][0])
+    floor = prev["death_floor"][0] if prev.height else None
+    month = v.select(
+        effective_month_expr(
+            pl.col("is_first_approval"), baseline=pl.col("is_baseline"), arrived_on=pl.col("arrived_on"),
+            death_floor=pl.lit(floor, pl.Date),
+        )
+    ).item()
+    con.execute("UPDATE core.case_versions SET effective_month = $m WHERE version_id = $v",
+                {"m": month, "v": version_id})
 
 
 # ---------------------------------------------------------------- reporting

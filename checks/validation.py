@@ -19,7 +19,7 @@ from datetime import date
 import polars as pl
 
 from transforms.calendar import WorkingCalendar
-from transforms.versions import FINDING_COLUMNS, case_key_expr, empty_findings
+from transforms.versions import as_findings, case_key_expr, empty_findings
 from transforms.vrules import KEY, VRULES, RuleResults, rule_findings, rule_results, typed_for_rules
 
 BASELINE_RULES = frozenset({"V01", "V02", "V03", "V04", "V12", "V14"})
@@ -122,14 +122,20 @@ def validate_submission(typed: pl.DataFrame, ctx: SubmissionContext, previous: p
     if ctx.extra.get("ref") is not None and typed.height:
         results = submission_rule_results(typed, ctx, previous)
         parts.append(rule_findings(results, ctx.rules).rename({"case_key": "case_no"}))
-    found = (
-        pl.concat([p.select(list(FINDING_COLUMNS)).cast(FINDING_COLUMNS) for p in parts])
-        if parts
-        else empty_findings()
-    )
+    found = pl.concat([as_findings(p) for p in parts]) if parts else empty_findings()
     if ctx.baseline:
         found = found.filter(pl.col("rule_id").is_in(list(BASELINE_RULES)))
     return found
+
+
+def with_baseline_severities(findings: pl.DataFrame, baseline: bool) -> pl.DataFrame:
+    """SPEC §2: in a baseline load a blank 审批日期 is only a warning (old ledgers lack dates)."""
+    if not baseline:
+        return findings
+    blank_decision = (pl.col("rule_id") == "V03") & (pl.col("field") == "decided_on")
+    return findings.with_columns(
+        severity=pl.when(blank_decision).then(pl.lit("warning")).otherwise(pl.col("severity"))
+    )
 
 
 # ---------------------------------------------------------------- re-validation from the warehouse

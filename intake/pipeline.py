@@ -22,9 +22,8 @@ from functools import partial
 import duckdb
 import polars as pl
 
-from checks.catalogue import rule_meta_frame
 from checks.findings import collapse_findings
-from checks.validation import SubmissionContext, validate_submission
+from checks.validation import SubmissionContext, validate_submission, with_baseline_severities
 from intake.discover import Candidate, sha256_of
 from intake.readers import ReadResult, read_submission
 from jiuzhu.home import Home, now_shanghai
@@ -34,7 +33,7 @@ from transforms.identifiers import id_birth_date_expr, id_sex_expr
 from transforms.money import fen_to_decimal_expr
 from transforms.returns import RAW_FIELDS
 from transforms.submission import normalise_submission
-from transforms.versions import FINDING_COLUMNS, build_versions, case_key_expr
+from transforms.versions import as_findings, build_versions, case_key_expr, with_rule_meta
 from warehouse import ingest_load
 
 CODED_FIELDS = (
@@ -220,17 +219,14 @@ def ingest_file(
     )
     with watch("validate"):
         v_findings = validate_submission(typed, ctx, previous)
-    findings_in = pl.concat(
-        [
-            norm_findings.with_columns(case_no=pl.lit(None, pl.String))
-            .select(list(FINDING_COLUMNS))
-            .cast(FINDING_COLUMNS),
-            v_findings.select(list(FINDING_COLUMNS)).cast(FINDING_COLUMNS),
-        ]
+    findings_in = with_baseline_severities(
+        pl.concat([as_findings(norm_findings.with_columns(case_no=pl.lit(None, pl.String))), as_findings(v_findings)]),
+        settings.baseline,
     )
     with watch("versions"):
         versions, members, row_outcome, findings = build_versions(
-            typed, findings_in, folder=candidate.folder, previous=previous, baseline=settings.baseline
+            typed, findings_in, folder=candidate.folder, previous=previous, baseline=settings.baseline,
+            arrived_on=candidate.arrived_on,
         )
         version_ids = versions.select(
             "case_no",
@@ -249,7 +245,8 @@ def ingest_file(
 
         db_rows = _raw_rows(raw, typed, row_outcome, row_ids, sha)
         db_versions, db_members = _version_frames(versions, members, version_ids, sha, seq, settings)
-        db_findings = _finding_rows(findings, sha, settings, version_ids=version_ids)
+        # findings of an unchanged re-send belong to the case's current version (superseded with it)
+        db_findings = _finding_rows(findings, sha, settings, version_ids=row_ids)
 
     file_row.update(
         rows_read=raw.height,
@@ -358,12 +355,12 @@ def _version_frames(versions, members, version_ids, sha, seq, settings):
 def _finding_rows(
     findings: pl.DataFrame, sha: str, settings: IngestSettings, version_ids: pl.DataFrame | None
 ) -> pl.DataFrame:
-    meta = rule_meta_frame().select("rule_id", pl.col("severity").alias("__sev"),
-                                    pl.col("blocks_payment").alias("__blocks"))
     f = (
-        findings.join(meta, on="rule_id", how="left")
-        .with_columns(severity=pl.col("__sev"), blocks_payment=pl.col("__blocks"), evidence_key=pl.lit(sha))
-        .drop("__sev", "__blocks")
+        with_rule_meta(findings.drop("blocks_payment", strict=False))
+        .drop("loads_version", "always_rejects")
+        .with_columns(evidence_key=pl.lit(sha))
+        # an error and a warning of one identity collapse into the error
+        .sort(pl.col("severity") != "error", maintain_order=True)
     )
     if version_ids is not None:
         f = f.join(version_ids.select("case_no", "version_id"), on="case_no", how="left")

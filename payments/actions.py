@@ -90,15 +90,24 @@ def reissue_line(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, 
         raise
 
 
-ONE_OFF_ACTIVE = """
-SELECT c.town_code, c.case_no, c.program, c.version_id, c.bank, c.account_no, c.account_holder,
-       m.id_no, m.name
-FROM core.case_versions c
-JOIN core.member_versions m USING (version_id)
-WHERE c.is_current AND c.status = 'approved' AND m.covered AND c.ingested_on <= $as_of
-  AND c.account_no IS NOT NULL
-  AND coalesce(c.effective_month, DATE '1900-01-01') <= $as_of
-"""
+def one_off_people(con: duckdb.DuckDBPyConnection, ref: Reference, as_of: date) -> pl.DataFrame:
+    """Covered members of the cases active in the occasion's month and not held then (the
+    close's own holds), never a person recorded dead before the occasion date (SPEC §6)."""
+    from payments.close import close_inputs, go_live_month
+    from transforms.payments import payable_months
+
+    month = as_of.replace(day=1)
+    inputs = close_inputs(con, ref, go_live=month, period=month, as_of=as_of)
+    payable = payable_months(**inputs, tables=ref.tables, go_live=go_live_month(con, ref, month)).filter(
+        pl.col("reason").is_null())
+    return (
+        payable.select("town_code", "case_no", "program", "version_id", "bank", "account_no", "account_holder")
+        .join(inputs["covered"], on="version_id")
+        .filter(pl.col("died_on").is_null() | (pl.col("died_on") >= as_of))
+        .select("town_code", "case_no", "program", "version_id", "bank", "account_no", "account_holder",
+                "id_no", "name")
+        .sort("town_code", "case_no", "id_no")
+    )
 
 
 def one_off(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, *, occasion: str, as_of: date,
@@ -111,7 +120,7 @@ def one_off(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, *, occas
         raise PaymentActionError("a one-off payment needs an occasion, e.g. 2026春节")
     family = dict(zip(ref["programs"]["program"], ref["programs"]["family"], strict=True))
     per_person = {f: yuan_to_fen(ref.setting(f"one_off_{f}_per_person", "0")) for f in ("dibao", "tekun")}
-    people = con.sql(ONE_OFF_ACTIVE, params={"as_of": as_of}).pl()
+    people = one_off_people(con, ref, as_of)
     done = con.execute("SELECT id_no FROM pay.one_off_keys WHERE occasion = ?", [occasion]).fetchall()
     people = (
         people.filter(~pl.col("id_no").is_in([d[0] for d in done]))
@@ -169,3 +178,50 @@ def one_off(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, *, occas
     write_period_files(con, home, ref, period)
     return {"occasion": occasion, "batches": [b["batch_no"] for b in batches],
             "lines": sum(g.height for g in lines), "total": f"{sum((b['total'] for b in batches), start=0):.2f}"}
+
+
+RECOVERY_ACTIONS = ("recovered", "waived")
+
+
+def record_recovery(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, line_no: int, *,
+                    action: str, officer: str, reason: str, on: date, amount: str | None = None) -> dict:
+    """An officer records money of a line on the 应追回 register as recovered or waived
+    (audited, with the amount). Without an amount, what is still outstanding. The line
+    leaves the list once recovered and waived amounts reach what was due."""
+    from checks.lifecycle import FindingError, resolve_officer
+
+    if action not in RECOVERY_ACTIONS:
+        raise PaymentActionError(f"action must be recovered or waived, got {action!r}")
+    try:
+        code = resolve_officer(ref, officer, on)
+    except FindingError as exc:
+        raise PaymentActionError(str(exc)) from exc
+    if not (reason or "").strip():
+        raise PaymentActionError("recording a recovery or a waiver needs a reason")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        rows = con.sql(sql("pay/recovery_line"), params={"b": batch_no, "l": line_no}).pl().to_dicts()
+        if not rows:
+            raise PaymentActionError(f"line {line_no} of {batch_no} is not on the 应追回 register")
+        r = rows[0]
+        if r["status"] != "open":
+            raise PaymentActionError(f"line {line_no} of {batch_no} is already {r['status']}")
+        outstanding = yuan_to_fen(r["amount_due"]) - yuan_to_fen(r["recovered_amount"]) - yuan_to_fen(
+            r["waived_amount"])
+        fen = outstanding if amount is None else yuan_to_fen(amount)
+        if fen <= 0 or fen > outstanding:
+            raise PaymentActionError(
+                f"amount must be above 0 and at most the {outstanding / 100:.2f} still outstanding on this line")
+        done = fen == outstanding
+        con.execute(sql("pay/record_recovery"),
+                    {"b": batch_no, "l": line_no, "amount": f"{fen / 100:.2f}", "who": code, "on": on,
+                     "note": reason.strip(), "status": action if done else "open", "action": action})
+        record_event(con, None, f"recovery_{action}", {
+            "batch_no": batch_no, "line_no": line_no, "officer": code, "amount": f"{fen / 100:.2f}",
+            "reason": reason.strip(), "closed": done})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return {"batch_no": batch_no, "line_no": line_no, action: f"{fen / 100:.2f}",
+            "outstanding": f"{(outstanding - fen) / 100:.2f}", "status": action if done else "open"}

@@ -26,7 +26,7 @@ from publish.payments import (
     write_recoveries,
 )
 from transforms.money import fen_to_decimal_expr
-from transforms.payments import batch_lines, plan_close
+from transforms.payments import HOLD_NO_PROGRAM, batch_lines, plan_close
 from warehouse.ingest_load import registered
 from warehouse.sqlfiles import sql
 
@@ -50,12 +50,31 @@ def recorded_deaths(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     ).fetchall()[0][0]
     if not exists:
         return pl.DataFrame(schema=DEATHS_SCHEMA)
-    got = con.sql("SELECT id_no, min(died_on) AS died_on FROM registry.deaths GROUP BY id_no").pl()
+    # a death whose date could not be read counts as a death on the extract's date (SPEC §3)
+    got = con.sql(
+        "SELECT id_no, min(coalesce(died_on, extract_date)) AS died_on FROM registry.deaths GROUP BY id_no"
+    ).pl()
     return got.cast(DEATHS_SCHEMA)
 
 
 def _frame(con, name: str, params: dict | None = None) -> pl.DataFrame:
     return con.sql(sql(name), params=params or {}).pl()
+
+
+def close_inputs(con: duckdb.DuckDBPyConnection, ref: Reference, *, go_live: date, period: date,
+                 as_of: date) -> dict[str, pl.DataFrame]:
+    """What the warehouse knows for months go_live..period as of `as_of`: the versions in
+    force, their details, covered members with deaths, holds and publicity."""
+    in_force = _frame(con, "close/months_in_force", {"go_live": go_live, "period": period, "as_of": as_of})
+    with registered(con, "in_force", in_force), registered(con, "deaths", recorded_deaths(con)):
+        details = _frame(con, "close/version_details", {"as_of": as_of})
+        covered = _frame(con, "close/covered_members")
+    return {
+        "in_force": in_force, "details": details, "covered": covered,
+        "case_holds": _frame(con, "close/case_holds",
+                             {"escalation_days": ref.setting_int("hold_escalation_days", 30), "as_of": as_of}),
+        "publicity": _frame(con, "close/publicity_holds", {"as_of": as_of}),
+    }
 
 
 def run_close(
@@ -73,19 +92,12 @@ def run_close(
     go_live = go_live_month(con, ref, period)
     if period < go_live:
         raise ValueError(f"cannot close {period:%Y-%m}: it is before the go-live month {go_live:%Y-%m}")
-    params = {"go_live": go_live, "period": period, "as_of": as_of}
-    in_force = _frame(con, "close/months_in_force", params)
-    with registered(con, "in_force", in_force), registered(con, "deaths", recorded_deaths(con)):
-        details = _frame(con, "close/version_details")
-        covered = _frame(con, "close/covered_members")
+    inputs = close_inputs(con, ref, go_live=go_live, period=period, as_of=as_of)
     plan = plan_close(
-        period=period, in_force=in_force, details=details, covered=covered,
+        period=period, **inputs,
         live=_frame(con, "close/live_lines"),
-        case_holds=_frame(con, "close/case_holds",
-                          {"escalation_days": ref.setting_int("hold_escalation_days", 30), "as_of": as_of}),
-        publicity=_frame(con, "close/publicity_holds", {"as_of": as_of}),
         person_months=_frame(con, "close/live_person_months"),
-        tables=ref.tables,
+        tables=ref.tables, go_live=go_live,
     )
     existing = con.execute(
         "SELECT payer, program, max(supplement_no) FROM pay.batches WHERE period = ? AND kind = 'regular' "
@@ -94,6 +106,12 @@ def run_close(
     next_supplement = {(p, g): n + 1 for p, g, n in existing}
     payers = {"dibao": ref.setting("payer_dibao", "bureau"), "tekun": ref.setting("payer_tekun", "town")}
     lines = batch_lines(plan.lines, ref["programs"], payers, period, next_supplement)
+    # second guard: a line that still cannot be batched is held with its reason, never aborts the close
+    unbatched = lines.filter(pl.col("batch_no").is_null() | pl.col("line_no").is_null())
+    lines = lines.filter(pl.col("batch_no").is_not_null() & pl.col("line_no").is_not_null())
+    plan_holds = pl.concat([plan.holds, unbatched.select(
+        "town_code", "case_no", "period_owed", "program", "amount_fen",
+        reason=pl.lit(HOLD_NO_PROGRAM), rule_ids=pl.lit(None, pl.String))], how="vertical_relaxed")
     attempts = _frame(con, "close/attempts")
     now = now_shanghai()
     payments = (
@@ -124,9 +142,10 @@ def run_close(
             "count": group.height, "total": total, "sha256": csv_sha256(bank_frame(group, towns, labels)),
             "status": "exported", "created_at": now, "run_id": run_id,
         })
-    holds = plan.holds.with_columns(period=pl.lit(period), amount=fen_to_decimal_expr(pl.col("amount_fen")))
+    holds = plan_holds.with_columns(period=pl.lit(period), amount=fen_to_decimal_expr(pl.col("amount_fen")))
     recoveries = plan.recoveries.with_columns(
-        period=pl.lit(period), amount=fen_to_decimal_expr(pl.col("amount_fen"))
+        period=pl.lit(period), amount=fen_to_decimal_expr(pl.col("amount_fen")),
+        paid_amount=fen_to_decimal_expr(pl.col("paid_fen")),
     )
     total_all = sum((b["total"] for b in batches), start=0)
     con.execute("BEGIN TRANSACTION")
@@ -142,9 +161,11 @@ def run_close(
         step("payments")
         con.execute("DELETE FROM pay.holds WHERE period = ?", [period])
         con.execute("DELETE FROM pay.recoveries WHERE period = ?", [period])
-        with registered(con, "h", holds.drop("amount_fen")), registered(con, "r", recoveries.drop("amount_fen")):
+        with registered(con, "h", holds.drop("amount_fen")), registered(con, "r", recoveries.drop("amount_fen",
+                                                                                                "paid_fen")):
             con.execute("INSERT INTO pay.holds BY NAME SELECT * FROM h")
-            con.execute("INSERT INTO pay.recoveries BY NAME SELECT * FROM r")
+            con.execute("INSERT INTO pay.recoveries BY NAME SELECT * EXCLUDE (paid_amount) FROM r")
+            con.execute(sql("close/register_recoveries"), {"as_of": as_of})
         con.execute(
             "INSERT INTO pay.closes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [period, run_id, as_of, now, go_live, payments.height, total_all,
@@ -195,13 +216,13 @@ def write_period_files(con: duckdb.DuckDBPyConnection, home: Home, ref: Referenc
         pl.col("program").replace_strict(labels, default=pl.col("program")).alias("类别"),
         pl.col("amount").alias("应发金额"), pl.col("reason").alias("暂停原因"),
     ))
-    recoveries = con.sql(
-        "SELECT r.*, p.id_no FROM pay.recoveries r JOIN pay.payments p USING (batch_no, line_no) "
-        "WHERE r.period = $p ORDER BY r.town_code, r.case_no, r.period_owed", params={"p": period}).pl()
+    recoveries = con.sql(sql("close/open_recoveries"), params={"p": period}).pl()
     write_recoveries(home, label, recoveries.select(
         pl.col("town_code").replace_strict(towns, default=pl.col("town_code")).alias("镇街"),
         pl.col("case_no").alias("案件编号"), pl.col("id_no").alias("收款人身份证号"),
         pl.col("period_owed").dt.strftime("%Y-%m").alias("所属期"), pl.col("batch_no").alias("批次号"),
-        pl.col("line_no").alias("序号"), pl.col("amount").alias("已发金额"), pl.col("reason").alias("追回原因"),
+        pl.col("line_no").alias("序号"), pl.col("paid_amount").alias("已发金额"),
+        pl.col("amount_due").alias("应追回金额"), pl.col("reason").alias("追回原因"),
+        pl.col("raised_period").dt.strftime("%Y-%m").alias("首次列入"),
     ))
     return written + 2

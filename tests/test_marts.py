@@ -230,9 +230,10 @@ def test_movement_follows_the_spec_definitions(story):
     assert (rural["households_new"], rural["new_program_change"], rural["households_closing"]) == (1, 1, 1)
     august = row(c, "2025-08")  # 作废 leaves every count; the couple's household shrinks
     assert (august["exits_void"], august["households_closing"], august["persons_changes"]) == (1, 4, -1)
-    # amounts owed in August (SPEC §5 uprating since the decision month): GN-0 450 + (770 - 735, May 2024),
+    # amounts owed in August (SPEC §5 uprating since the decision month; a baseline version's only
+    # since the go-live month): GN-0 450 + (770 - 750, go-live April 2025; decided May 2024 at 735),
     # GN-1 450 + 20, GN-3 650 + 20, GN-5 830 (decided in July at 770)
-    assert august["money_closing"] == Decimal("2455.00")
+    assert august["money_closing"] == Decimal("2440.00")
     assert row(c, "2025-08", "dibao_rural")["money_closing"] == Decimal("630.00")  # 610 + 20 from July
 
 

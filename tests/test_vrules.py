@@ -246,9 +246,15 @@ def test_v08_town_decision_one_day_before_authority_trips():
 
 
 @pytest.mark.parametrize(("benefit", "ok"), [("450", True), ("451", True), ("449", True), ("452", False),
-                                             ("448", False), ("", False)])  # fmt: skip
+                                             ("448", False)])  # fmt: skip
 def test_v09_more_than_one_yuan_off_trips(benefit, ok):
     assert verdict(results(hh(monthly_benefit=benefit) | member()), "V09") == [ok]
+
+
+def test_blank_benefit_on_an_approval_is_v03_naming_the_column():
+    raw = pl.DataFrame([hh(monthly_benefit="") | member()]).with_columns(pl.all().cast(pl.String))
+    _, problems = normalise_submission(raw, CODES)
+    assert problems.select("rule_id", "field", "message_zh").rows() == [("V03", "monthly_benefit", "批准案件须填写月保障金额")]
 
 
 def test_v09_message_names_both_amounts():

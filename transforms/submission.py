@@ -93,6 +93,18 @@ GRADE_FIELD = "disability_grade"
 BOOL_FIELDS = ("staff_relative", "complaint", "extended", "gradual_exit", "covered", "serious_illness")
 CODE_TABLE_FIELDS = (*CODED_FIELDS, GRADE_FIELD, "yes_no")
 
+# SPEC §2: a blank cell in a bold column is a V03 error.
+REQUIRED_CELLS = (
+    "case_no", "town_code", "program", "status", "applied_on", "received_on", "name", "id_no", "relation",
+)  # fmt: skip
+# ... and so is a blank 审批日期 on a decision, and a blank 月保障金额 on an approval
+# (in a baseline load the blank 审批日期 is only a warning: checks.validation).
+DECISION_STATUSES = ("approved", "denied", "suspended", "terminated")
+STATUS_LABELS_ZH = {"approved": "批准", "denied": "不予批准", "suspended": "停发", "terminated": "终止"}
+# SPEC §5 V03: a 姓名 or 开户人 that starts like a spreadsheet formula, or holds a control character
+FORMULA_FIELDS = ("name", "account_holder")
+FORMULA_LIKE = r"^[=+\-@]|[\x00-\x1f\x7f]"
+
 # What the list of allowed values is called in a V03 message.
 _LIST_NOUN = {
     "program": "类别",
@@ -159,6 +171,8 @@ FINDINGS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 RAW_FIELDS = tuple(FIELD_LABELS_ZH)
+# the largest amount the warehouse stores (DECIMAL(12,2) yuan), in fen
+MAX_AMOUNT_FEN = 10**12 - 1
 
 # Excel's 1900 date system (serial 61 = 1900-03-01; 1..60 carry Lotus's 1900-02-29 bug)
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -360,6 +374,16 @@ def _message(fld: str, kind: str, value: str, labels: dict[str, str], lists: dic
         return f"{label}“{shown}”不能为负数"
     if kind == "yes_no":
         return f"{label}“{shown}”应填“是”或“否”"
+    if kind == "blank":
+        return f"{label}为必填项，不能为空"
+    if kind == "blank_decision":
+        return f"案件状态为“{value}”的案件须填写{label}"
+    if kind == "blank_benefit":
+        return f"批准案件须填写{label}"
+    if kind == "formula":
+        return f"{label}“{shown}”以=、+、-、@开头或含有控制字符，请按实际姓名填写"
+    if kind == "too_large":
+        return f"{label}“{shown}”超出可受理的金额范围"
     return f"{label}“{shown}”不在规定{_LIST_NOUN.get(fld, '取值')}中（{lists.get(fld, '')}）"
 
 
@@ -415,6 +439,7 @@ def normalise_submission(
     bad_cols = parsed.select(
         [(pl.col(f).is_null() & ~pl.col(f"{f}__blank")).alias(f) for f in kinds]
         + [(pl.col(f) < 0).fill_null(False).alias(f"{f}__negative") for f in MONEY_FIELDS]
+        + [(pl.col(f) > MAX_AMOUNT_FEN).fill_null(False).alias(f"{f}__too_large") for f in MONEY_FIELDS]
     )
     for fld, (rule, kind) in kinds.items():
         if bad_cols[fld].any():
@@ -422,10 +447,12 @@ def normalise_submission(
     for fld in MONEY_FIELDS:
         if bad_cols[f"{fld}__negative"].any():
             issues.append(_finding(frame, bad_cols[f"{fld}__negative"], fld, "P03", "negative"))
+        if bad_cols[f"{fld}__too_large"].any():
+            issues.append(_finding(frame, bad_cols[f"{fld}__too_large"], fld, "P03", "too_large"))
 
     # empty 是/否 is 否; empty income is 0; a negative amount is unreadable
     money = [
-        pl.when(pl.col(f) < 0)
+        pl.when((pl.col(f) < 0) | (pl.col(f) > MAX_AMOUNT_FEN))
         .then(None)
         .when(pl.col(f"{f}__blank"))
         .then(pl.lit(empty, dtype=pl.Int64))
@@ -444,8 +471,35 @@ def normalise_submission(
     for col in ("source_sheet", "source_row", "source_ref", "extra_json"):
         out[col] = frame[col]
     typed = pl.DataFrame([out[c].cast(dtype, strict=False).alias(c) for c, dtype in TYPED_SCHEMA.items()])
+    issues.extend(_required_cell_issues(frame, typed, present=set(raw.columns)))
 
     return typed, _findings_frame(issues, labels, lists)
+
+
+def _required_cell_issues(frame: pl.DataFrame, typed: pl.DataFrame, *, present: set[str]) -> list[pl.DataFrame]:
+    """V03 for blank required cells (SPEC §2), a blank 审批日期 on a decision, a blank
+    月保障金额 on an approval, and a name or account holder that starts like a formula.
+    Only columns the file has are checked (a missing required column is the reader's P02)."""
+    issues: list[pl.DataFrame] = []
+    blank = frame.select([_blank_expr(pl.col(f)).alias(f) for f in (*REQUIRED_CELLS, "decided_on", "monthly_benefit")])
+    for fld in REQUIRED_CELLS:
+        if fld in present and blank[fld].any():
+            issues.append(_finding(frame, blank[fld], fld, "V03", "blank"))
+    status = typed["status"]
+    decision = blank["decided_on"] & status.is_in(list(DECISION_STATUSES)).fill_null(False)
+    if "decided_on" in present and decision.any():
+        labelled = frame.with_columns(
+            decided_on=status.replace_strict(STATUS_LABELS_ZH, default="", return_dtype=pl.String)
+        )
+        issues.append(_finding(labelled, decision, "decided_on", "V03", "blank_decision"))
+    no_benefit = blank["monthly_benefit"] & (status == "approved").fill_null(False)
+    if "monthly_benefit" in present and no_benefit.any():
+        issues.append(_finding(frame, no_benefit, "monthly_benefit", "V03", "blank_benefit"))
+    for fld in FORMULA_FIELDS:
+        bad = typed[fld].str.contains(FORMULA_LIKE).fill_null(False)
+        if bad.any():
+            issues.append(_finding(typed.with_columns(frame["source_row"]), bad, fld, "V03", "formula"))
+    return issues
 
 
 def _findings_frame(

@@ -9,6 +9,7 @@ the whole case version, with the exceptions of SPEC §2.
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 
 import polars as pl
 
@@ -27,11 +28,59 @@ MEMBER_FIELDS = [
 FINDING_COLUMNS = {
     "source_row": pl.Int64, "case_no": pl.String, "id_no": pl.String, "field": pl.String,
     "value": pl.String, "rule_id": pl.String, "message": pl.String,
+    "severity": pl.String,  # null: the catalogue's severity for the rule
 }
 
 
 def empty_findings() -> pl.DataFrame:
     return pl.DataFrame(schema=FINDING_COLUMNS)
+
+
+def as_findings(frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame of findings in FINDING_COLUMNS (absent columns null)."""
+    missing = [pl.lit(None, dtype).alias(c) for c, dtype in FINDING_COLUMNS.items() if c not in frame.columns]
+    return frame.with_columns(missing).select(list(FINDING_COLUMNS)).cast(FINDING_COLUMNS)
+
+
+def with_rule_meta(findings: pl.DataFrame) -> pl.DataFrame:
+    """Findings with the catalogue's severity (unless the finding carries its own, as a
+    baseline's blank 审批日期 does), blocks_payment, loads_version and always_rejects."""
+    meta = rule_meta_frame().rename({"severity": "__catalogue_severity"})
+    if "severity" not in findings.columns:
+        findings = findings.with_columns(severity=pl.lit(None, pl.String))
+    return findings.join(meta, on="rule_id", how="left").with_columns(
+        severity=pl.coalesce("severity", "__catalogue_severity")
+    ).drop("__catalogue_severity")
+
+
+def effective_month_expr(
+    first_approval: pl.Expr,
+    *,
+    baseline: pl.Expr | bool = False,
+    arrived_on: pl.Expr | None = None,
+    death_floor: pl.Expr | None = None,
+) -> pl.Expr:
+    """The month a version takes effect (SPEC §2), over columns benefit_from and decided_on.
+
+    A first approval: benefit_from, else the month after the decision. Any later
+    version: the month after its decision; without a 审批日期 (an exit is never lost
+    for want of a date), the month after the file arrived. A change version after the
+    death of a covered member of the previous version (`death_floor`, the month after
+    the death) may set benefit_from as early as that month. A baseline version lacking
+    both dates stands from the month its ledger arrived (paid from go-live).
+    Every path that makes a version current uses this one expression."""
+    month_after_decision = pl.col("decided_on").dt.month_start().dt.offset_by("1mo")
+    arrival = arrived_on if arrived_on is not None else pl.lit(None, pl.Date)
+    baseline = pl.lit(baseline) if isinstance(baseline, bool) else baseline
+    fallback = pl.when(baseline).then(arrival.dt.month_start()).otherwise(arrival.dt.month_start().dt.offset_by("1mo"))
+    later = pl.coalesce(month_after_decision, fallback)
+    if death_floor is not None:
+        survivors = (
+            death_floor.is_not_null() & pl.col("benefit_from").is_not_null() & month_after_decision.is_not_null()
+            & (pl.col("benefit_from") < month_after_decision)
+        )
+        later = pl.when(survivors).then(pl.max_horizontal("benefit_from", death_floor)).otherwise(later)
+    return pl.when(first_approval).then(pl.coalesce("benefit_from", month_after_decision, fallback)).otherwise(later)
 
 
 def case_key_expr() -> pl.Expr:
@@ -54,14 +103,19 @@ def build_versions(
     folder: str,
     previous: pl.DataFrame,
     baseline: bool = False,
+    arrived_on: date | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Versions, members, row outcomes and case-keyed findings of one file.
 
     typed: normalised rows (transforms.submission) with source_sheet, source_row.
     findings: FINDING_COLUMNS; rows with a source_row belong to that row's case,
         rows with only a case_no to that case.
-    previous: town_code, case_no, current_content_sha256, ever_approved — the
-        cases' state before this file in the version order.
+    previous: town_code, case_no, current_content_sha256, ever_approved (and
+        optionally death_floor: the month after the earliest recorded death of a
+        covered member of the version then current) — the cases' state before
+        this file in the version order.
+    arrived_on: the Shanghai date the file arrived (an exit without a date takes
+        effect from the month after it).
     Returns (versions, members, rows, findings):
       versions: town_code, case_no, household fields, household_size, covered_count,
         content_sha256, acceptance (loaded, loaded_with_errors, rejected, unchanged),
@@ -79,8 +133,7 @@ def build_versions(
         .with_columns(case_no=pl.coalesce("case_no", "__case"), town_code=pl.lit(folder))
         .drop("__case")
     )
-    meta = rule_meta_frame()
-    f = f.join(meta, on="rule_id", how="left")
+    f = with_rule_meta(f)
     per_case_findings = f.group_by("case_no").agg(
         n_errors=(pl.col("severity") == "error").sum(),
         n_hard=((pl.col("severity") == "error") & pl.col("always_rejects")).sum(),
@@ -114,10 +167,14 @@ def build_versions(
         .with_columns(pl.col("n_errors", "n_hard", "n_soft_load", "n_warnings").fill_null(0),
                       pl.col("holds").fill_null(False))
         .join(
-            previous.select("case_no", "current_content_sha256", "ever_approved"), on="case_no", how="left"
+            previous.select("case_no", "current_content_sha256", "ever_approved", *(
+                ["death_floor"] if "death_floor" in previous.columns else [])),
+            on="case_no", how="left",
         )
         .with_columns(pl.col("ever_approved").fill_null(False))
     )
+    if "death_floor" not in v.columns:
+        v = v.with_columns(death_floor=pl.lit(None, pl.Date))
     exit_status = pl.col("status").is_in(list(EXIT_STATUSES))
     only_soft = (pl.col("n_errors") > 0) & (pl.col("n_errors") == pl.col("n_soft_load"))
     acceptance = (
@@ -134,15 +191,16 @@ def build_versions(
         .otherwise(pl.col("acceptance"))
     )
     loaded = pl.col("acceptance").is_in(["loaded", "loaded_with_errors"])
-    first_approval = loaded & (pl.col("status") == "approved") & ~pl.col("ever_approved")
-    month_after = pl.col("decided_on").dt.month_start().dt.offset_by("1mo")
+    first_approval = (loaded & (pl.col("status") == "approved") & ~pl.col("ever_approved")).fill_null(False)
     v = v.with_columns(
-        held=loaded & pl.col("holds"),
+        held=(loaded & pl.col("holds")).fill_null(False),
         is_first_approval=first_approval,
-        # a first approval takes effect from benefit_from (the month after the decision if absent)
-        effective_month=pl.when(first_approval).then(pl.coalesce("benefit_from", month_after)).otherwise(month_after),
+        effective_month=effective_month_expr(
+            first_approval, baseline=baseline, arrived_on=pl.lit(arrived_on, pl.Date),
+            death_floor=pl.col("death_floor"),
+        ),
         is_baseline=pl.lit(baseline),
-    ).drop("current_content_sha256", "ever_approved", "n_hard", "n_soft_load", "holds")
+    ).drop("current_content_sha256", "ever_approved", "n_hard", "n_soft_load", "holds", "death_floor")
 
     members = rows.with_columns(member_no=pl.int_range(1, pl.len() + 1).over("case_no", order_by="source_row")).select(
         ["town_code", "case_no", "member_no", "source_row"] + MEMBER_FIELDS

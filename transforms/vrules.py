@@ -125,7 +125,7 @@ def render_message(template: str) -> pl.Expr:
     """A template with {name} placeholders as one Polars expression over a results frame."""
     names = _placeholders(template)
     fmt = re.sub(r"\{\w+\}", "{}", template)
-    return pl.format(fmt, *[_PLACEHOLDERS[n].fill_null("（空）") for n in names])
+    return pl.format(fmt, *[_PLACEHOLDERS[n].fill_null("（未填写）") for n in names])
 
 
 def _settings_value(tables: dict[str, pl.DataFrame], key: str) -> str | None:
@@ -274,7 +274,7 @@ def _checks() -> dict[str, tuple[pl.Expr, pl.Expr]]:
     # V10/V11 concern every version of a tekun case but a denial (which is the right answer to them)
     tekun_covered = ~pl.col("is_denied") & pl.col("is_tekun") & pl.col("covered").fill_null(False)
     return {
-        "V01": (pl.lit(True), pl.col("id_problem").is_not_null()),
+        "V01": (pl.col("id_no").is_not_null(), pl.col("id_problem").is_not_null()),  # a blank ID is V03
         "V04": (pl.lit(True), pl.col("household_detail").is_not_null()),
         "V05": (pl.lit(True), pl.col("date_order_detail").is_not_null()),
         "V06": (pl.col("first_approval") & ~pl.col("publicity_exempt"), _publicity_short()),

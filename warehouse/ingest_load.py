@@ -19,7 +19,7 @@ from warehouse.sqlfiles import sql
 
 PREVIOUS_SCHEMA = {
     "town_code": pl.String, "case_no": pl.String, "current_content_sha256": pl.String, "ever_approved": pl.Boolean,
-    "ever_decided": pl.Boolean, "first_ingested_on": pl.Date,
+    "ever_decided": pl.Boolean, "first_ingested_on": pl.Date, "death_floor": pl.Date,
 }
 
 

@@ -229,7 +229,7 @@ def _prepare_states(
     version in force per case and month, from the month before `first`; for the go-live month
     the baseline caseload stands as the month before) and mart_states (town, program, persons,
     amount owed, active)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE mart_versions AS " + sql("mart/versions"))
+    con.execute("CREATE OR REPLACE TEMP TABLE mart_versions AS " + sql("mart/versions"), {"go_live": go_live})
     start = max(go_live, add_months(first, -1))
     params = {"first": start, "last": last, "as_of": as_of, "baseline_only": False}
     con.execute("CREATE OR REPLACE TEMP TABLE mart_in_force AS " + sql("mart/month_end_in_force"), params)

@@ -2,7 +2,8 @@
 -- to his latest 养老金 or 失业金 amount where that is higher, reaches the
 -- standard of the check month (tekun: the dibao standard of the town's kind).
 -- Not for a household in its gradual-exit period (渐退期). Compared exactly:
--- sum of incomes >= household members x standard. Evidence key: 'income'.
+-- sum of incomes >= household members x standard. Evidence key: 'income'; the
+-- amount a hand clearing is tied to: the recomputed per-capita income.
 -- A household can only reach it if one member's (raised) income reaches the
 -- lower of the two standards (n incomes each below s sum to less than n x s),
 -- so only those households are summed.
@@ -32,7 +33,8 @@ WITH benefit AS (
 SELECT c.town_code, c.case_no, NULL::VARCHAR AS id_no, 'income' AS income,
        h.income_total, c.household_size,
        CASE c.income_standard WHEN 'dibao_urban' THEN $std_urban WHEN 'dibao_rural' THEN $std_rural END AS standard,
-       h.raised_members
+       h.raised_members,
+       CAST(round(CAST(h.income_total AS DECIMAL(18,4)) / c.household_size, 2) AS DECIMAL(18,2)) AS per_capita
 FROM household h
 JOIN xc_cases c ON c.hh = h.hh
 WHERE NOT c.gradual_exit

@@ -1,4 +1,4 @@
-"""`jiuzhu payments void|reissue|one-off`: officers' payment actions (audited)."""
+"""`jiuzhu payments void|reissue|one-off|recovered|waive`: officers' payment actions (audited)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import typer
 from jiuzhu.commands import AsOfOpt, HomeOpt, OfficerOpt, fail
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 
-app = typer.Typer(name="payments", help="Void a batch, re-issue a failed line, pay a one-off.", no_args_is_help=True)
+app = typer.Typer(name="payments", help="Void a batch, re-issue a failed line, pay a one-off, record 应追回 recovered or waived.", no_args_is_help=True)
 
 Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")]
 
@@ -82,3 +82,43 @@ def one_off_command(
         return summary
 
     typer.echo(json.dumps(_run(home, as_of, act), ensure_ascii=False, indent=2))
+
+
+def _recovery(action: str, batch_no: str, line_no: int, officer: str, reason: str, amount: str | None,
+              home: Path | None, as_of: str | None) -> None:
+    from payments.actions import record_recovery
+
+    got = _run(home, as_of, lambda con, h, ref, day: record_recovery(
+        con, ref, batch_no, line_no, action=action, officer=officer, reason=reason, on=day, amount=amount))
+    typer.echo(json.dumps(got, ensure_ascii=False))
+
+
+Amount = Annotated[str | None, typer.Option("--amount", help="Yuan; default: all that is still outstanding.")]
+
+
+@app.command()
+def recovered(
+    batch_no: Annotated[str, typer.Argument(help="Batch of the line on the 应追回 register.")],
+    line_no: Annotated[int, typer.Argument(help="序号 of the line.")],
+    officer: OfficerOpt,
+    reason: Reason,
+    amount: Amount = None,
+    home: HomeOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Record money of a 应追回 line as recovered (audited); the line leaves the list once settled."""
+    _recovery("recovered", batch_no, line_no, officer, reason, amount, home, as_of)
+
+
+@app.command()
+def waive(
+    batch_no: Annotated[str, typer.Argument(help="Batch of the line on the 应追回 register.")],
+    line_no: Annotated[int, typer.Argument(help="序号 of the line.")],
+    officer: OfficerOpt,
+    reason: Reason,
+    amount: Amount = None,
+    home: HomeOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Waive (part of) a 应追回 line, with the reason (audited); the line leaves the list once settled."""
+    _recovery("waived", batch_no, line_no, officer, reason, amount, home, as_of)

@@ -1,5 +1,5 @@
 -- Covered members of the versions in force, with any recorded death.
-SELECT m.version_id, m.id_no, d.died_on
+SELECT m.version_id, m.id_no, m.name, d.died_on
 FROM core.member_versions m
 JOIN (SELECT DISTINCT version_id FROM in_force) f USING (version_id)
 LEFT JOIN deaths d USING (id_no)

@@ -1,6 +1,8 @@
 -- How each finding of a run relates to what the warehouse holds: new, reopened, seen again, kept cleared.
 SELECT CASE WHEN f.finding_id IS NULL THEN 'new'
-            WHEN f.status = 'superseded' OR (f.status = 'cleared' AND f.cleared_how = 'auto') THEN 'reopened'
+            WHEN f.status = 'superseded' OR (f.status = 'cleared' AND f.cleared_how = 'auto')
+                 OR (f.status = 'cleared' AND f.cleared_how = 'officer' AND f.cleared_amount IS NOT NULL
+                     AND n.evidence_amount > f.cleared_amount * 1.1) THEN 'reopened'
             WHEN f.status = 'cleared' THEN 'kept_cleared'
             ELSE 'seen' END AS outcome,
        count(*) AS n

@@ -15,7 +15,10 @@ SELECT dense_rank() OVER (ORDER BY v.town_code, v.case_no) AS case_id,
                           WHEN 'pending' THEN 5 WHEN 'denied' THEN 6 ELSE 0 END AS TINYINT) AS state,
        v.effective_month, v.is_baseline, v.is_first_approval, v.covered_count,
        coalesce(v.monthly_benefit, 0) AS monthly_benefit,
-       CAST(date_trunc('month', v.decided_on) AS DATE) AS decision_month,
+       -- the base month of the uprating (SPEC §5; transforms.payments.uprating_base_month):
+       -- the go-live month for a baseline version and for one without 审批日期
+       CASE WHEN v.is_baseline OR v.decided_on IS NULL THEN CAST($go_live AS DATE)
+            ELSE CAST(date_trunc('month', v.decided_on) AS DATE) END AS decision_month,
        greatest(v.ingested_on, coalesce(r.released_on, v.ingested_on)) AS known_on
 FROM core.case_versions v
 LEFT JOIN checks.released_versions r ON r.version_id = v.version_id
