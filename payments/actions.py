@@ -218,7 +218,7 @@ def record_recovery(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: st
                      "note": reason.strip(), "status": action if done else "open", "action": action})
         record_event(con, None, f"recovery_{action}", {
             "batch_no": batch_no, "line_no": line_no, "officer": code, "amount": f"{fen / 100:.2f}",
-            "reason": reason.strip(), "closed": done})
+            "on": on.isoformat(), "reason": reason.strip(), "closed": done})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -602,3 +602,25 @@ def test_blanked_or_garbled_cells_never_stop_another_case(tmp_path_factory, clea
     now = _paid_by_case(home)
     for case_no in set(CASES) - touched:
         assert now.get(case_no) == clean_payments[case_no], case_no
+
+
+def test_the_monthly_report_counts_lines_raised_recovered_and_waived(home):
+    from warehouse.mart import build_marts
+
+    drop(home, GUNAN, "批准.csv", case("GN-1") + case("GN-2", members=((LI, "李四", "户主", "300"),)), at(25))
+    ingest_all(home, date(2025, 3, 25))
+    close(home, "2025-04", date(2025, 4, 1))
+    drop(home, GUNAN, "作废.csv", case("GN-1", status="作废") + case("GN-2", members=((LI, "李四", "户主", "300"),),
+                                                                     status="作废"), at(10, 4))
+    ingest_all(home, date(2025, 4, 10))
+    close(home, "2025-05", date(2025, 5, 1))
+    lines = query(home, "SELECT batch_no, line_no FROM pay.recovery_register ORDER BY case_no")
+    with open_warehouse(home, flow="test") as con:
+        record_recovery(con, REF, *lines[0], action="recovered", officer="GZ001", reason="已退回", on=date(2025, 5, 9))
+        record_recovery(con, REF, *lines[1], action="waived", officer="GZ001", reason="户主病故无力退还",
+                        on=date(2025, 5, 12), amount="200")
+        build_marts(con, REF, "2025-05", "2025-05")
+        got = con.sql("SELECT sum(recoveries), sum(recovery_amount), sum(recovered_lines), sum(recovered_amount), "
+                      "sum(waived_lines), sum(waived_amount) FROM mart.district_monthly WHERE period = '2025-05'"
+                      ).fetchall()
+    assert got == [(2, Decimal("900.00"), 1, Decimal("450.00"), 1, Decimal("200.00"))]

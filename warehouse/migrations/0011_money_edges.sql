@@ -47,3 +47,18 @@ CREATE OR REPLACE MACRO core.case_active_from(as_of) AS TABLE
     WHERE status = 'approved' AND acceptance IN ('loaded', 'loaded_with_errors') AND ingested_on <= as_of
       AND effective_month IS NOT NULL
     GROUP BY town_code, case_no;
+
+-- The monthly report counts the register: lines raised (recoveries, recovery_amount:
+-- now the lines the month's close first listed), recovered and waived (SPEC §6).
+ALTER TABLE mart.payments_monthly ADD COLUMN IF NOT EXISTS recovered_lines INTEGER DEFAULT 0;
+ALTER TABLE mart.payments_monthly ADD COLUMN IF NOT EXISTS recovered_amount DECIMAL(14,2) DEFAULT 0;
+ALTER TABLE mart.payments_monthly ADD COLUMN IF NOT EXISTS waived_lines INTEGER DEFAULT 0;
+ALTER TABLE mart.payments_monthly ADD COLUMN IF NOT EXISTS waived_amount DECIMAL(14,2) DEFAULT 0;
+ALTER TABLE mart.monthly_statistics ADD COLUMN IF NOT EXISTS recovered_lines INTEGER DEFAULT 0;
+ALTER TABLE mart.monthly_statistics ADD COLUMN IF NOT EXISTS recovered_amount DECIMAL(14,2) DEFAULT 0;
+ALTER TABLE mart.monthly_statistics ADD COLUMN IF NOT EXISTS waived_lines INTEGER DEFAULT 0;
+ALTER TABLE mart.monthly_statistics ADD COLUMN IF NOT EXISTS waived_amount DECIMAL(14,2) DEFAULT 0;
+ALTER TABLE mart.district_monthly ADD COLUMN IF NOT EXISTS recovered_lines INTEGER DEFAULT 0;
+ALTER TABLE mart.district_monthly ADD COLUMN IF NOT EXISTS recovered_amount DECIMAL(14,2) DEFAULT 0;
+ALTER TABLE mart.district_monthly ADD COLUMN IF NOT EXISTS waived_lines INTEGER DEFAULT 0;
+ALTER TABLE mart.district_monthly ADD COLUMN IF NOT EXISTS waived_amount DECIMAL(14,2) DEFAULT 0;

@@ -15,6 +15,8 @@ SELECT period, program, any_value(program_label) AS program_label, count(*) AS t
        sum(money_paid_one_off) AS money_paid_one_off,
        sum(held_cases) AS held_cases, sum(held_amount) AS held_amount,
        sum(recoveries) AS recoveries, sum(recovery_amount) AS recovery_amount,
+       sum(recovered_lines) AS recovered_lines, sum(recovered_amount) AS recovered_amount,
+       sum(waived_lines) AS waived_lines, sum(waived_amount) AS waived_amount,
        sum(cases_first_filed) AS cases_first_filed, sum(applications_pending) AS applications_pending,
        sum(decisions) AS decisions, sum(first_approvals) AS first_approvals, sum(denials) AS denials,
        sum(decision_days_total) AS decision_days_total,

@@ -1,7 +1,8 @@
 -- mart.payments_monthly: money by batch month (the month closed, pay.batches.period)
 -- per town and program: every line that is not voided (SPEC §6), monthly lines
 -- and arrears (补发) apart, one-off payments apart, lines the bank returned as
--- failed shown as a part; plus the holds and recoveries of the month's close.
+-- failed shown as a part; plus the holds of the month's close, and the 应追回 register: lines
+-- raised by the month's close, and the officers' recovered and waived entries of the month.
 -- Ties out with the batches: money_total summed over towns and programs equals
 -- the total of the month's exported (not voided) batches, to the fen.
 WITH months AS (
@@ -66,17 +67,38 @@ held AS (
     WHERE period BETWEEN CAST($first AS DATE) AND CAST($last AS DATE)
     GROUP BY ALL
 ),
-recovered AS (
-    SELECT r.period AS month, r.town_code, p.program, count(*) AS recoveries, sum(r.amount) AS recovery_amount
-    FROM pay.recoveries r
+recovered AS (  -- the 应追回 register: lines raised by the month's close
+    SELECT r.raised_period AS month, r.town_code, p.program, count(*) AS recoveries,
+           sum(r.amount_due) AS recovery_amount
+    FROM pay.recovery_register r
     JOIN pay.payments p ON p.batch_no = r.batch_no AND p.line_no = r.line_no
-    WHERE r.period BETWEEN CAST($first AS DATE) AND CAST($last AS DATE)
+    WHERE r.raised_period BETWEEN CAST($first AS DATE) AND CAST($last AS DATE)
+    GROUP BY ALL
+),
+settled AS (  -- officers' entries on the register in the month (audited), recovered and waived
+    SELECT CAST(date_trunc('month', CAST(json_extract_string(e.detail_json, '$.on') AS DATE)) AS DATE) AS month,
+           r.town_code, p.program,
+           count(*) FILTER (WHERE e.kind = 'recovery_recovered') AS recovered_lines,
+           coalesce(sum(CAST(json_extract_string(e.detail_json, '$.amount') AS DECIMAL(14,2)))
+               FILTER (WHERE e.kind = 'recovery_recovered'), 0) AS recovered_amount,
+           count(*) FILTER (WHERE e.kind = 'recovery_waived') AS waived_lines,
+           coalesce(sum(CAST(json_extract_string(e.detail_json, '$.amount') AS DECIMAL(14,2)))
+               FILTER (WHERE e.kind = 'recovery_waived'), 0) AS waived_amount
+    FROM audit.events e
+    JOIN pay.recovery_register r
+      ON r.batch_no = json_extract_string(e.detail_json, '$.batch_no')
+     AND r.line_no = CAST(json_extract_string(e.detail_json, '$.line_no') AS INTEGER)
+    JOIN pay.payments p ON p.batch_no = r.batch_no AND p.line_no = r.line_no
+    WHERE e.kind IN ('recovery_recovered', 'recovery_waived')
+      AND CAST(json_extract_string(e.detail_json, '$.on') AS DATE)
+          BETWEEN CAST($first AS DATE) AND last_day(CAST($last AS DATE))
     GROUP BY ALL
 ),
 keys AS (
     SELECT month, town_code, program FROM paid
     UNION SELECT month, town_code, program FROM held
     UNION SELECT month, town_code, program FROM recovered
+    UNION SELECT month, town_code, program FROM settled
 ),
 grid AS (
     SELECT m.month, t.town_code, g.program
@@ -99,10 +121,15 @@ SELECT strftime(g.month, '%Y-%m') AS period, g.town_code, g.program,
        CAST(coalesce(h.held_months, 0) AS INTEGER) AS held_months,
        CAST(coalesce(h.held_amount, 0) AS DECIMAL(14,2)) AS held_amount,
        CAST(coalesce(r.recoveries, 0) AS INTEGER) AS recoveries,
-       CAST(coalesce(r.recovery_amount, 0) AS DECIMAL(14,2)) AS recovery_amount
+       CAST(coalesce(r.recovery_amount, 0) AS DECIMAL(14,2)) AS recovery_amount,
+       CAST(coalesce(s.recovered_lines, 0) AS INTEGER) AS recovered_lines,
+       CAST(coalesce(s.recovered_amount, 0) AS DECIMAL(14,2)) AS recovered_amount,
+       CAST(coalesce(s.waived_lines, 0) AS INTEGER) AS waived_lines,
+       CAST(coalesce(s.waived_amount, 0) AS DECIMAL(14,2)) AS waived_amount
 FROM grid g
 LEFT JOIN paid p ON p.month = g.month AND p.town_code = g.town_code AND p.program = g.program
 LEFT JOIN repeats rp ON rp.month = g.month AND rp.town_code = g.town_code AND rp.program = g.program
 LEFT JOIN arrears_only ao ON ao.month = g.month AND ao.town_code = g.town_code AND ao.program = g.program
 LEFT JOIN held h ON h.month = g.month AND h.town_code = g.town_code AND h.program = g.program
 LEFT JOIN recovered r ON r.month = g.month AND r.town_code = g.town_code AND r.program = g.program
+LEFT JOIN settled s ON s.month = g.month AND s.town_code = g.town_code AND s.program = g.program
