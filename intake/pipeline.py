@@ -28,7 +28,8 @@ from intake.discover import Candidate, sha256_of
 from intake.readers import ReadResult, read_submission
 from jiuzhu.home import Home, now_shanghai
 from jiuzhu.reference import Reference
-from publish.returns import rebuild_return_files
+from publish.files import write_json
+from publish.returns import rebuild_return_files, return_paths
 from transforms.identifiers import id_birth_date_expr, id_sex_expr
 from transforms.money import fen_to_decimal_expr
 from transforms.returns import RAW_FIELDS
@@ -284,7 +285,25 @@ def acknowledge_known(
     files again only if they are missing (a crash may have come between the load and them)."""
     ingest_load.record_path(con, sha, candidate.rel_path, run_id)
     rebuild_return_files(con, home, ref, sha, only_if_missing=True)
+    _duplicate_receipt(con, home, candidate, sha)
     return FileOutcome(candidate.rel_path, candidate.folder, sha, "known")
+
+
+def _duplicate_receipt(con: duckdb.DuckDBPyConnection, home: Home, candidate: Candidate, sha: str) -> None:
+    """Every file in the inbox gets a receipt: one whose content equals a file already
+    received under another name or folder says so, and that nothing was read twice."""
+    first = con.execute("SELECT rel_path, folder, name FROM raw.files WHERE file_sha256 = ?", [sha]).fetchall()
+    if not first or (first[0][1], first[0][2]) == (candidate.folder, candidate.name):
+        return
+    _, receipt = return_paths(home, candidate.folder, candidate.name, sha)
+    if receipt.exists():
+        return
+    write_json(receipt, {
+        "file": candidate.rel_path, "sha256": sha, "town_code": candidate.folder, "rows_read": 0,
+        "rows_accepted": 0, "rows_rejected": 0, "rows_warned": 0, "cases": 0, "findings_by_rule": {},
+        "return_file": None, "duplicate_of": first[0][0],
+        "note": f"内容与已接收的文件“{first[0][0]}”完全相同，未重复处理",
+    })
 
 
 _FINDING_SCHEMA = {

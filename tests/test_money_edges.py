@@ -19,7 +19,7 @@ import pytest
 from helpers import REF, at, ingest_all, make_id, query
 from python_calamine import CalamineWorkbook
 
-from checks.lifecycle import clear_finding, confirm_clearing
+from checks.lifecycle import clear_finding
 from flows.close_month import close_period
 from flows.crosscheck import run_crosscheck
 from jiuzhu.home import Home
@@ -624,3 +624,17 @@ def test_the_monthly_report_counts_lines_raised_recovered_and_waived(home):
                       "sum(waived_lines), sum(waived_amount) FROM mart.district_monthly WHERE period = '2025-05'"
                       ).fetchall()
     assert got == [(2, Decimal("900.00"), 1, Decimal("450.00"), 1, Decimal("200.00"))]
+
+
+def test_a_file_equal_to_an_earlier_one_under_another_name_gets_its_own_receipt(home):
+    first = drop(home, GUNAN, "三月台账.csv", case("GN-1"), at(25))
+    ingest_all(home, date(2025, 3, 25))
+    copy = home.inbox / GUNAN / "三月台账（再次报送）.csv"
+    copy.write_bytes(first.read_bytes())
+    os.utime(copy, (at(26).timestamp(), at(26).timestamp()))
+    ingest_all(home, date(2025, 3, 26))
+    got = receipt(copy, home)
+    assert got["duplicate_of"] == f"inbox/{GUNAN}/三月台账.csv"
+    assert (got["rows_read"], got["rows_accepted"], got["rows_rejected"]) == (0, 0, 0)
+    assert "完全相同" in got["note"]
+    assert [v[0] for v in versions(home, "GN-1")] == ["loaded"]  # nothing read twice
