@@ -24,7 +24,7 @@ import polars as pl
 from checks.catalogue import rule
 from checks.findings import finding_id
 from intake.discover import Candidate, sha256_of, walk_arrivals
-from intake.readers import read_submission
+from intake.readers import FileLimits, read_submission
 from jiuzhu.home import Home, now_shanghai
 from jiuzhu.reference import Reference
 from publish.files import write_json, write_workbook
@@ -227,7 +227,7 @@ def ingest_inspection_file(
         0
     ]:
         return InspectionOutcome(candidate.rel_path, sha, "known")
-    result = read_submission(candidate.path, HEADER_MAP, REQUIRED)
+    result = read_submission(candidate.path, HEADER_MAP, REQUIRED, limits=FileLimits.from_reference(ref))
     file_row = {
         "file_sha256": sha,
         "rel_path": candidate.rel_path,

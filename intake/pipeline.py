@@ -25,7 +25,7 @@ import polars as pl
 from checks.findings import collapse_findings
 from checks.validation import SubmissionContext, validate_submission, with_baseline_severities
 from intake.discover import Candidate, sha256_of
-from intake.readers import ReadResult, read_submission
+from intake.readers import FileLimits, ReadResult, read_submission
 from jiuzhu.home import Home, now_shanghai
 from jiuzhu.reference import Reference
 from publish.files import write_json
@@ -100,7 +100,8 @@ def parse_submission(candidate: Candidate, ref: Reference, sha: str | None = Non
     watch = partial(_lap, seconds)
     with watch("read"):
         sha = sha or sha256_of(candidate.path)
-        result = read_submission(candidate.path, ref.header_map(), ref.required_fields())
+        result = read_submission(candidate.path, ref.header_map(), ref.required_fields(),
+                                 limits=FileLimits.from_reference(ref))
     if not result.ok:
         return ParsedSubmission(sha, result, seconds=seconds)
     with watch("normalise"):

@@ -21,8 +21,9 @@ import polars as pl
 from checks.catalogue import RULES
 from checks.findings import finding_id
 from intake.discover import sha256_of
-from intake.readers import read_submission
+from intake.readers import FileLimits, read_submission
 from jiuzhu.home import Home, now_shanghai
+from jiuzhu.reference import load_reference
 from publish.files import write_json, write_workbook
 from publish.returns import stem
 from transforms.money import parse_yuan_text, yuan_to_fen
@@ -58,7 +59,7 @@ def read_bank_returns(home: Home, con: duckdb.DuckDBPyConnection, *, as_of: date
 
 
 def _apply_file(con, home: Home, path: Path, sha: str, *, as_of: date, run_id: str) -> dict:
-    result = read_submission(path, HEADERS, REQUIRED)
+    result = read_submission(path, HEADERS, REQUIRED, limits=FileLimits.from_reference(load_reference(home.reference)))
     rel = path.relative_to(home.root).as_posix()
     problems: list[dict] = []
     paid = failed = 0

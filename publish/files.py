@@ -18,6 +18,8 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from transforms.returns import fit_excel_cell
+
 FIXED_CREATED = datetime(2000, 1, 1)
 
 
@@ -95,8 +97,8 @@ def _for_rust_writer(frame: pl.DataFrame) -> pl.DataFrame:
             exprs.append(col.cast(pl.Float64))
         elif dtype.is_numeric() or dtype in (pl.Date, pl.Datetime):
             exprs.append(col)
-        else:
-            exprs.append(col.cast(pl.String))
+        else:  # Excel's cell holds 32,767 characters: cut, never fail the workbook
+            exprs.append(fit_excel_cell(col.cast(pl.String)))
     out = frame.select(exprs)
     return out if out.height else pl.DataFrame({c: [""] for c in out.columns})
 

@@ -2,11 +2,14 @@
 
 `out/returns/<town_code>/<stem>.问题.xlsx` and `<stem>.回执.json`, where the
 stem is the file's name without extension, '.', and the first 8 hex digits of
-its SHA-256 — re-sent files never overwrite each other's returns.
+its SHA-256 — re-sent files never overwrite each other's returns. A long name
+is cut at a character boundary so that every name built from the stem, the
+atomic writer's temporary name included, fits the file system's 255 bytes.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
@@ -16,9 +19,28 @@ from jiuzhu.reference import Reference
 from publish.files import write_json, write_workbook
 from transforms.returns import return_rows
 
+NAME_MAX_BYTES = 255  # the longest file name Linux file systems take, in bytes
+TEMP_NAME_EXTRA_BYTES = len(".") + len(".XXXXXXXX.tmp")  # publish.files._atomic_target: .<name>.<8 random>.tmp
+RETURN_SUFFIXES = (".问题.xlsx", ".回执.json")  # every name built from a stem ends in one of these
+STEM_BYTES = (
+    NAME_MAX_BYTES - TEMP_NAME_EXTRA_BYTES - max(len(s.encode()) for s in RETURN_SUFFIXES) - len(".12345678")
+)  # 220: what is left for the submission's own name
+
+
+def _cut_name(text: str, max_bytes: int) -> str:
+    """The longest start of `text` whose file-system bytes fit `max_bytes`, never half a character."""
+    kept, used = [], 0
+    for ch in text:
+        used += len(os.fsencode(ch))
+        if used > max_bytes:
+            break
+        kept.append(ch)
+    return "".join(kept)
+
 
 def stem(name: str, sha256: str) -> str:
-    return f"{Path(name).stem}.{sha256[:8]}"
+    """The file's name without extension (cut to STEM_BYTES), '.', and 8 hex digits of its SHA-256."""
+    return f"{_cut_name(Path(name).stem, STEM_BYTES)}.{sha256[:8]}"
 
 
 def return_paths(home: Home, folder: str, name: str, sha256: str) -> tuple[Path, Path]:

@@ -2,6 +2,8 @@
 
 Every row of every case with a finding, with a 问题 column naming the rule and
 the message; rows of a rejected case that are not at fault say 同案其他行有误.
+A cell longer than Excel holds (32,767 characters) is cut, and its row's 问题
+says which column was cut: the workbook is what the clerk corrects and sends back.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ RAW_FIELDS = [
     "monthly_income",
 ]
 OTHER_ROW_AT_FAULT = "同案其他行有误"
+EXCEL_CELL_MAX = 32_767  # characters (UTF-16 code units) an Excel cell holds
+_ASTRAL = r"[\x{10000}-\x{10FFFF}]"  # characters outside the BMP: two UTF-16 code units each
+LEADING_COLUMNS = ("行号", "处理结果", "问题")
 
 
 def return_rows(raw_rows: pl.DataFrame, findings: pl.DataFrame, headers: dict[str, str]) -> pl.DataFrame:
@@ -50,7 +55,57 @@ def return_rows(raw_rows: pl.DataFrame, findings: pl.DataFrame, headers: dict[st
         )
         .sort("source_row")
     )
-    columns = [pl.col("source_row").alias("行号"), pl.col("处理结果"), pl.col("问题")] + [
-        pl.col(f).alias(headers.get(f, f)) for f in RAW_FIELDS if f in out.columns
+    fields = [f for f in RAW_FIELDS if f in out.columns]
+    cut_notes = [
+        _cut_note(pl.col(f), headers.get(f, f), _column_letter(len(LEADING_COLUMNS) + i)) for i, f in enumerate(fields)
     ]
+    if cut_notes:
+        notes = pl.concat_str(cut_notes, separator="；", ignore_nulls=True)
+        out = out.with_columns(
+            问题=pl.when(notes == "").then(pl.col("问题")).otherwise(
+                pl.concat_str([pl.col("问题"), notes], separator="；", ignore_nulls=True)
+            )
+        )
+    columns = [pl.col("source_row").alias("行号"), pl.col("处理结果"), fit_excel_cell(pl.col("问题")).alias("问题")]
+    columns += [fit_excel_cell(pl.col(f)).alias(headers.get(f, f)) for f in fields]
     return out.select(columns)
+
+
+def _utf16_units(text: pl.Expr) -> pl.Expr:
+    return text.str.len_chars() + text.str.count_matches(_ASTRAL)
+
+
+def fit_excel_cell(text: pl.Expr) -> pl.Expr:
+    """`text` cut, at a character boundary, to what an Excel cell holds; shorter text unchanged.
+    (The first EXCEL_CELL_MAX characters, less one for each character outside the BMP among them.)"""
+    head = text.str.slice(0, EXCEL_CELL_MAX)
+    fitted = text.str.slice(0, EXCEL_CELL_MAX - head.str.count_matches(_ASTRAL))
+    return pl.when(text.str.len_bytes() <= EXCEL_CELL_MAX).then(text).otherwise(fitted)
+
+
+def _cut_note(text: pl.Expr, header: str, letter: str) -> pl.Expr:
+    """What the 问题 column says of a cell that fit_excel_cell cuts (null when it fits)."""
+    return (
+        pl.when(text.str.len_bytes() > EXCEL_CELL_MAX)
+        .then(
+            pl.when(_utf16_units(text) > EXCEL_CELL_MAX).then(
+                pl.format(
+                    "第{}列（{}）内容有{}个字符，超过Excel单元格上限32767个字符，本表中已截断；重新报送时请用原文件中的内容",
+                    pl.lit(letter),
+                    pl.lit(header),
+                    text.str.len_chars(),
+                )
+            )
+        )
+        .otherwise(None)
+    )
+
+
+def _column_letter(index: int) -> str:
+    """A (0) .. Z, AA .. : the spreadsheet column of a 0-based position."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
