@@ -358,33 +358,31 @@ def _finding(frame: pl.DataFrame, bad: pl.Series, fld: str, rule: str, kind: str
     )
 
 
+# The clerk's sentence per kind of problem: {label} the column's Chinese header, {shown} the
+# value as typed (shortened), {value} the value, {noun}/{allowed} the list a code must come from.
+MESSAGES_ZH = {
+    "date": "{label}“{shown}”无法识别为日期",
+    "month": "{label}“{shown}”无法识别为年月（应如2025-08）",
+    "money": "{label}“{shown}”无法识别为金额",
+    "negative": "{label}“{shown}”不能为负数",
+    "too_large": "{label}“{shown}”超出可受理的金额范围",
+    "yes_no": "{label}“{shown}”应填“是”或“否”",
+    "blank": "{label}为必填项，不能为空",
+    "blank_decision": "案件状态为“{value}”的案件须填写{label}",
+    "blank_benefit": "批准案件须填写{label}",
+    "formula": "{label}“{shown}”以=、+、-、@开头或含有控制字符，请按实际姓名填写",
+    "code": "{label}“{shown}”不在规定{noun}中（{allowed}）",
+}
+
+
 def _message(fld: str, kind: str, value: str, labels: dict[str, str], lists: dict[str, str]) -> str:
     """The clerk's sentence: the column's Chinese header, the value, what is wrong."""
-    label = labels.get(fld, fld)
     shown = " ".join(value.split())
     if len(shown) > 40:
         shown = shown[:40] + "…"
-    if kind == "date":
-        return f"{label}“{shown}”无法识别为日期"
-    if kind == "month":
-        return f"{label}“{shown}”无法识别为年月（应如2025-08）"
-    if kind == "money":
-        return f"{label}“{shown}”无法识别为金额"
-    if kind == "negative":
-        return f"{label}“{shown}”不能为负数"
-    if kind == "yes_no":
-        return f"{label}“{shown}”应填“是”或“否”"
-    if kind == "blank":
-        return f"{label}为必填项，不能为空"
-    if kind == "blank_decision":
-        return f"案件状态为“{value}”的案件须填写{label}"
-    if kind == "blank_benefit":
-        return f"批准案件须填写{label}"
-    if kind == "formula":
-        return f"{label}“{shown}”以=、+、-、@开头或含有控制字符，请按实际姓名填写"
-    if kind == "too_large":
-        return f"{label}“{shown}”超出可受理的金额范围"
-    return f"{label}“{shown}”不在规定{_LIST_NOUN.get(fld, '取值')}中（{lists.get(fld, '')}）"
+    return MESSAGES_ZH.get(kind, MESSAGES_ZH["code"]).format(
+        label=labels.get(fld, fld), shown=shown, value=value, noun=_LIST_NOUN.get(fld, "取值"),
+        allowed=lists.get(fld, ""))
 
 
 def normalise_submission(

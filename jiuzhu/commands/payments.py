@@ -94,31 +94,20 @@ def _recovery(action: str, batch_no: str, line_no: int, officer: str, reason: st
 
 
 Amount = Annotated[str | None, typer.Option("--amount", help="Yuan; default: all that is still outstanding.")]
+Batch = Annotated[str, typer.Argument(help="Batch of the line on the 应追回 register.")]
+Line = Annotated[int, typer.Argument(help="序号 of the line.")]
 
 
-@app.command()
-def recovered(
-    batch_no: Annotated[str, typer.Argument(help="Batch of the line on the 应追回 register.")],
-    line_no: Annotated[int, typer.Argument(help="序号 of the line.")],
-    officer: OfficerOpt,
-    reason: Reason,
-    amount: Amount = None,
-    home: HomeOpt = None,
-    as_of: AsOfOpt = None,
-) -> None:
-    """Record money of a 应追回 line as recovered (audited); the line leaves the list once settled."""
-    _recovery("recovered", batch_no, line_no, officer, reason, amount, home, as_of)
+def _recovery_command(name: str, action: str, summary: str) -> None:
+    def command(batch_no: Batch, line_no: Line, officer: OfficerOpt, reason: Reason, amount: Amount = None,
+                home: HomeOpt = None, as_of: AsOfOpt = None) -> None:
+        _recovery(action, batch_no, line_no, officer, reason, amount, home, as_of)
+
+    command.__doc__ = summary
+    app.command(name)(command)
 
 
-@app.command()
-def waive(
-    batch_no: Annotated[str, typer.Argument(help="Batch of the line on the 应追回 register.")],
-    line_no: Annotated[int, typer.Argument(help="序号 of the line.")],
-    officer: OfficerOpt,
-    reason: Reason,
-    amount: Amount = None,
-    home: HomeOpt = None,
-    as_of: AsOfOpt = None,
-) -> None:
-    """Waive (part of) a 应追回 line, with the reason (audited); the line leaves the list once settled."""
-    _recovery("waived", batch_no, line_no, officer, reason, amount, home, as_of)
+_recovery_command("recovered", "recovered",
+                  "Record money of a 应追回 line as recovered (audited); the line leaves the list once settled.")
+_recovery_command("waive", "waived",
+                  "Waive (part of) a 应追回 line, with the reason (audited); the line leaves the list once settled.")
