@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.runtime import report_failure
 from jiuzhu.home import Home, parse_as_of, parse_period, today_shanghai
 from jiuzhu.reference import load_reference
 from notify.digest import DigestItem
@@ -27,7 +28,7 @@ def default_period(as_of: date) -> date:
 
 @task(cache_policy=NO_CACHE, retries=1, retry_delay_seconds=5)
 def close_period(home_root: str, period: str, as_of: str, notify: bool, cycle_id: str | None = None) -> dict:
-    home = Home(Path(home_root)).ensure()
+    home = Home(Path(home_root)).require()
     ref = load_reference(home.reference)
     y, m = parse_period(period)
     day = parse_as_of(as_of)
@@ -64,11 +65,11 @@ def new_hold_items(con, period: date, prior_held: set) -> dict[str, list[DigestI
     return items
 
 
-@flow(name="close-month")
+@flow(name="close-month", on_failure=[report_failure])
 def close_month_flow(home: str | None = None, as_of: str | None = None, period: str | None = None,
                      notify: bool = True, cycle_id: str | None = None) -> dict:
     """Close one month (default: the current month, paid in advance)."""
-    home = str(Home.resolve(home).root)
+    home = str(Home.resolve(home).require().root)
     day = parse_as_of(as_of) or today_shanghai()
     chosen = period or f"{default_period(day):%Y-%m}"
     parse_period(chosen)

@@ -22,6 +22,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from checks.crosscheck import MODES, run_checks
+from flows.runtime import report_failure
 from intake.registries import discover_extracts, sha256_of
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import Reference, load_reference
@@ -108,7 +109,7 @@ def _steps(home: str, as_of: str | None, mode: str, notify: bool, call, cycle_id
     if mode not in MODES:
         raise ValueError(f"crosscheck mode must be one of {', '.join(MODES)}, got {mode!r}")
     day = (parse_as_of(as_of) or today_shanghai()).isoformat()
-    Home(Path(home)).ensure()
+    Home(Path(home)).require()
     run_id = call(open_run, home, day, mode)
     summary: dict = {"as_of": day, "mode": mode}
     try:
@@ -139,12 +140,12 @@ _TASKS = {
 }
 
 
-@flow(name="crosscheck")
+@flow(name="crosscheck", on_failure=[report_failure])
 def crosscheck_flow(home: str | None = None, as_of: str | None = None, mode: str = "all", notify: bool = True,
                     cycle_id: str | None = None) -> dict:
     """Cross-check households against the department registries (modes: applications, active, all)."""
     log = get_run_logger()
-    home = str(Home.resolve(home).root)
+    home = str(Home.resolve(home).require().root)
     summary = _steps(home, as_of, mode, notify, lambda fn, *args: _TASKS[fn](*args), cycle_id)
     log.info(
         "crosscheck %s %s: %s new findings, %s cleared automatically, %s escalated, %s reports",

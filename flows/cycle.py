@@ -3,7 +3,9 @@ close-month → sample → report → notify, as DOMAIN.md §3 runs it.
 
 Each step is a subflow with its own retries; a failed step is recorded and
 the others still run (a town's bad file or a failed notification never stops
-the rest), and the cycle ends Failed, naming the steps that failed. The
+the rest, and the month is still closed), and the cycle ends Failed, naming
+the steps that failed and where their details are (so `jiuzhu run cycle`
+exits non-zero, and under a schedule the district is told). The
 steps queue their notices; the last step sends one digest per town.
 
 Every step is idempotent, so the cycle may run as often as wanted: the close
@@ -20,18 +22,18 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Failed
 
 from flows.close_month import close_month_flow
 from flows.crosscheck import crosscheck_flow
 from flows.ingest import ingest_flow
 from flows.report import report_flow
+from flows.runtime import FAILURE_LOGS, report_failure
 from flows.sample import sample_flow
 from flows.validate import validate_flow
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import load_reference
 from notify.queue import flush
-from warehouse.audit import recorded_run
+from warehouse.audit import RunFailed, recorded_run
 from warehouse.connection import open_warehouse
 
 
@@ -64,13 +66,32 @@ def periods_done(home_root: str, period: str) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-@flow(name="cycle")
+def failed_steps(as_of: str, steps: dict, failed: list[str]) -> RunFailed:
+    """One line naming the failed steps (and the first one's reason); each step's log in the details."""
+    lines, reasons = [], []
+    for name in failed:
+        state = steps[name]
+        try:
+            exc = state.result(raise_on_failure=False)
+        except Exception:  # noqa: BLE001 - an unreadable result: the state's message says enough
+            exc = None
+        reason = (f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException)
+                  else state.message or state.type.value)
+        reasons.append(" ".join(reason.split())[:200])
+        log_path = FAILURE_LOGS.get(str(state.state_details.flow_run_id or ""), "the Prefect log")
+        lines.append(f"{name}: {reasons[-1]} (details: {log_path})")
+    done = [n for n in steps if n not in failed]
+    return RunFailed(f"cycle {as_of}: step(s) failed: {', '.join(failed)} ({reasons[0]})"
+                     f"; completed: {', '.join(done) or 'none'}", "\n".join(lines))
+
+
+@flow(name="cycle", on_failure=[report_failure])
 def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | None = None,
                parse_workers: int = 0, dask_address: str | None = None) -> dict:
     """One district cycle. `period`: the month to close (default: this month, from the close day on).
     `parse_workers` / `dask_address`: the ingest's parse-only work on a Dask cluster (docs/scaling.md)."""
     log = get_run_logger()
-    h = Home.resolve(home)
+    h = Home.resolve(home).require()
     home = str(h.root)
     day = parse_as_of(as_of) or today_shanghai()
     as_of = day.isoformat()
@@ -99,5 +120,5 @@ def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | 
     failed = [name for name, state in steps.items() if state.is_failed() or state.is_crashed()]
     log.info("cycle %s (%s): %s", cycle_id, as_of, outcome)
     if failed:
-        return Failed(message=f"cycle steps failed: {', '.join(failed)}", data=outcome)
+        raise failed_steps(as_of, steps, failed)
     return {"cycle_id": cycle_id, "as_of": as_of, "steps": outcome}

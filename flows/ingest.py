@@ -17,13 +17,14 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.runtime import report_failure
 from intake.discover import candidate_fields, candidate_from_fields, discover, sha256_of
 from intake.pipeline import IngestSettings, ParsedSubmission, acknowledge_known, ingest_file, parse_submission
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import load_reference
 from notify.digest import DigestItem
 from notify.queue import notify_or_queue, open_counts_by_tag
-from warehouse.audit import finish_run, inputs_digest, start_run
+from warehouse.audit import RunFailed, finish_run, inputs_digest, start_run
 from warehouse.connection import open_warehouse
 from warehouse.ingest_load import known_hashes
 from warehouse.sqlfiles import sql
@@ -157,7 +158,18 @@ def calendar_fallback_years(home_root: str) -> list[int]:
     return sorted(working_calendar(ref["holidays"]).fallback_years)
 
 
-@flow(name="ingest")
+def failed_files(failed: dict[str, BaseException], files: int, run_id: str) -> RunFailed:
+    """The one line (and the tracebacks) when files got no receipt; the other files were loaded."""
+    from flows.runtime import failure_details
+
+    first, exc = next(iter(failed.items()))
+    more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+    line = (f"ingest failed: {len(failed)} of {files} file(s) got no receipt ({first}: {type(exc).__name__}{more}); "
+            f"the other files were loaded; audit.runs run {run_id}")
+    return RunFailed(line, "\n".join(f"--- {rel}\n{failure_details(e)}" for rel, e in failed.items()))
+
+
+@flow(name="ingest", on_failure=[report_failure])
 def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: bool = False,
                 reprocess: str | None = None, notify: bool = True, cycle_id: str | None = None,
                 parse_workers: int = 0, dask_address: str | None = None) -> dict:
@@ -165,9 +177,8 @@ def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: boo
 
     parse_workers / dask_address: parse the new files ahead on a Dask cluster (see the module doc)."""
     log = get_run_logger()
-    home = str(Home.resolve(home).root)
+    home = str(Home.resolve(home).require().root)
     as_of = (parse_as_of(as_of) or today_shanghai()).isoformat()
-    Home(Path(home)).ensure()
     found = find_new_submissions(home, as_of)
     files = found["files"]
     if reprocess:
@@ -181,11 +192,13 @@ def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: boo
     fresh, known = (files, {}) if reprocess else split_known(home, files)
     outcomes: list[dict] = []
     error = None
+    failed: dict[str, BaseException] = {}  # files that got no receipt, and why
     if known:
         try:
             outcomes += acknowledge_known_files(home, [found["candidates"][f] for f in known], known, run_id)
         except Exception as exc:  # returns of old files lost and not rewritable: the new files still go on
             error = f"files read before: {type(exc).__name__}"
+            failed[f"{len(known)} files read before"] = exc
             log.error("noting the %s files read before failed: %s", len(known), type(exc).__name__)
     parsed: dict[str, ParsedSubmission] = {}
     spread = (parse_workers > 0 or bool(dask_address)) and not reprocess
@@ -204,7 +217,8 @@ def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: boo
                                 parsed.pop(rel, None))
             )
         except Exception as exc:  # one bad file never stops the others
-            error = f"{rel}: {type(exc).__name__}"
+            error = error or f"{rel}: {type(exc).__name__}"
+            failed[rel] = exc
             log.error("file %s failed: %s", rel, type(exc).__name__)
     new = [o for o in outcomes if o["status"] != "known"]
     summary = {
@@ -214,6 +228,7 @@ def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: boo
         "ignored": len(found["ignored"]), "unknown_folders": found["unknown_folders"],
         "not_yet_arrived": found["not_yet_arrived"],
         "seconds": _total_seconds(o["seconds"] for o in new),
+        "files_failed": len(failed),
     }
     if spread:
         summary["parsed_ahead"] = parsed_ahead
@@ -235,4 +250,6 @@ def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: boo
                                       "rows_warned", "cases")} | {"file": Path(o["rel_path"]).name} for o in new],
             description=f"Ingest {as_of}: files and row counts (no personal data)",
         )
+    if failed:  # the others were loaded and told; the run still ends failed, and so does the command
+        raise failed_files(failed, len(files), run_id)
     return summary

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
+from flows.runtime import report_failure
 from jiuzhu.home import Home, today_shanghai
 from jiuzhu.reference import load_reference
 from warehouse.audit import finish_run, inputs_digest, start_run
@@ -16,7 +17,7 @@ from warehouse.reference_load import load_reference_tables
 
 @task(retries=2, retry_delay_seconds=2)
 def load_reference_into_warehouse(home_root: str, as_of: str | None) -> dict[str, int]:
-    home = Home(Path(home_root)).ensure()
+    home = Home(Path(home_root)).require()
     ref = load_reference(home.reference)
     with open_warehouse(home, flow="reference") as con:
         run_id = start_run(con, "reference", today_shanghai(_date(as_of)), inputs_digest([ref.fingerprint()]), {})
@@ -35,8 +36,8 @@ def _date(text: str | None):
     return parse_as_of(text)
 
 
-@flow(name="reference", log_prints=False)
+@flow(name="reference", log_prints=False, on_failure=[report_failure])
 def reference_flow(home: str | None = None, as_of: str | None = None) -> dict[str, int]:
-    counts = load_reference_into_warehouse(str(Home.resolve(home).root), as_of)
+    counts = load_reference_into_warehouse(str(Home.resolve(home).require().root), as_of)
     get_run_logger().info("reference tables loaded: %s", counts)
     return counts

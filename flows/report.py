@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.runtime import report_failure
 from jiuzhu.home import Home, parse_as_of, parse_period, today_shanghai
 from jiuzhu.reference import Reference, load_reference
 from publish.analyst import build_analyst_copy
@@ -151,7 +152,7 @@ def _audit_summary(summary: dict) -> dict:
 
 
 def _home(home_root: str) -> tuple[Home, Reference]:
-    home = Home(Path(home_root)).ensure()
+    home = Home(Path(home_root)).require()
     return home, load_reference(home.reference)
 
 
@@ -188,11 +189,11 @@ def close_run(home_root: str, run_id: str, summary: dict, error: str | None) -> 
     _close(home, ref, run_id, summary, error)
 
 
-@flow(name="report")
+@flow(name="report", on_failure=[report_failure])
 def report_flow(home: str | None = None, as_of: str | None = None, period: str | None = None) -> dict:
     """Monthly statistics, public edition, HTML report and the analysts' copy (default: the previous month)."""
     log = get_run_logger()
-    home = str(Home.resolve(home).root)
+    home = str(Home.resolve(home).require().root)
     day = parse_as_of(as_of) or today_shanghai()
     period = period or default_period(day)
     parse_period(period)

@@ -22,3 +22,87 @@ DEFAULTS = {
 def configure_environment() -> None:
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+# ---------------------------------------------------------------- failed runs
+#
+# Under `jiuzhu serve` or a worker nobody sees an exit code, so every flow
+# carries `on_failure=[report_failure]`: the details (masked tracebacks) go to
+# warehouse/logs/, and a top-level flow run sends a one-paragraph notice to the
+# `district` tag. The `jiuzhu` command prints the same one line and exits 1.
+
+FAILURE_LOGS: dict[str, object] = {}  # flow run id -> the log file written for its failure (this process)
+
+
+def failure_line(flow_name: str, exc: object, message: str | None = None) -> str:
+    """One line saying what failed (a RunFailed says it itself)."""
+    from warehouse.audit import RunFailed
+
+    if isinstance(exc, RunFailed):
+        return str(exc)
+    if isinstance(exc, BaseException):
+        text = " ".join(str(exc).split())[:300]
+        return f"{flow_name} failed: {type(exc).__name__}" + (f": {text}" if text else "")
+    return f"{flow_name} failed: {message or 'unknown reason'}"
+
+
+def failure_details(exc: object, message: str | None = None) -> str:
+    import traceback
+
+    from warehouse.audit import RunFailed
+
+    if not isinstance(exc, BaseException):
+        return message or ""
+    text = "".join(traceback.format_exception(exc))
+    if isinstance(exc, RunFailed) and exc.details:
+        text += "\n" + exc.details
+    return text
+
+
+def report_failure(flow, flow_run, state) -> None:
+    """Prefect on_failure hook: write the details, tell the district (top-level runs). Never raises."""
+    import logging
+
+    try:
+        _report_failure(flow, flow_run, state)
+    except Exception:  # noqa: BLE001 - reporting a failure must not fail the run a second time
+        logging.getLogger("jiuzhu.flows").exception("could not report the failure of flow %s", flow.name)
+
+
+def _report_failure(flow, flow_run, state) -> None:
+    from jiuzhu.home import Home, now_shanghai
+    from warehouse.audit import write_failure_log
+
+    params = dict(flow_run.parameters or {})
+    home = Home.resolve(params.get("home"))
+    try:
+        exc = state.result(raise_on_failure=False)  # the exception the flow raised
+    except Exception:  # noqa: BLE001 - a result that cannot be read: the state message says enough
+        exc = None
+    line = failure_line(flow.name, exc, state.message)
+    shown = {k: v for k, v in params.items() if k in ("as_of", "period", "mode", "baseline", "reprocess", "all")}
+    header = (f"flow {flow.name}, flow run {flow_run.name} ({flow_run.id}), failed at "
+              f"{now_shanghai().isoformat(timespec='seconds')}\nparameters: {shown}\n{line}\n\n")
+    path = write_failure_log(home, flow.name, flow_run.name, header + failure_details(exc, state.message))
+    if path is None:
+        return  # no such home: nothing to write to, nobody to tell there
+    FAILURE_LOGS[str(flow_run.id)] = path
+    if flow_run.parent_task_run_id is None:  # a step of the cycle is told once, by the cycle
+        send_failure_notice(home, flow.name, flow_run.name, line, path)
+
+
+def send_failure_notice(home, flow_name: str, run_name: str, line: str, log_path) -> str:
+    """A notice to the `district` tag that a flow run failed; returns the delivery status."""
+    from jiuzhu.home import now_shanghai
+    from notify.delivery import Notifier
+    from notify.digest import DISTRICT_TAG, Digest
+    from transforms.identifiers import scrub_text
+
+    now = now_shanghai()
+    title = f"【救助】流程运行失败：{flow_name}（{now:%Y-%m-%d %H:%M}）"
+    body = (f"流程 **{flow_name}**（运行 {run_name}）于 {now:%Y-%m-%d %H:%M} 失败。\n\n"
+            f"原因：{scrub_text(line)}\n\n"
+            f"详情：服务器上的 `{log_path}`；运行记录见仓库表 audit.runs。"
+            f"请处理后重新运行（`jiuzhu run {flow_name}`），或等待下一次计划运行。\n")
+    result = Notifier(home).send(DISTRICT_TAG, Digest(title=title, body=body, tag=DISTRICT_TAG, item_count=1))
+    return result.status

@@ -19,6 +19,7 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.runtime import report_failure
 from intake.inspections import ingest_inspections
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import Reference, load_reference
@@ -137,7 +138,7 @@ def inspections_once(home: Home, as_of: date | None = None, *, notify: bool = Tr
 
 
 def _home(home_root: str) -> tuple[Home, Reference]:
-    home = Home(Path(home_root)).ensure()
+    home = Home(Path(home_root)).require()
     return home, load_reference(home.reference)
 
 
@@ -183,7 +184,7 @@ def close_run(home_root: str, flow_name: str, run_id: str, summary: dict, error:
         finish_run(con, run_id, "failed" if error else "completed", summary, error)
 
 
-@flow(name="sample")
+@flow(name="sample", on_failure=[report_failure])
 def sample_flow(
     home: str | None = None,
     as_of: str | None = None,
@@ -197,7 +198,7 @@ def sample_flow(
     queued when `cycle_id` is set); the sample itself is told to no town.
     """
     log = get_run_logger()
-    home = str(Home.resolve(home).root)
+    home = str(Home.resolve(home).require().root)
     day = parse_as_of(as_of) or today_shanghai()
     period = period or default_period(day)
     run_id = open_run(home, "sample", day.isoformat(), {"period": period})
@@ -225,12 +226,12 @@ def sample_flow(
     return summary
 
 
-@flow(name="inspections")
+@flow(name="inspections", on_failure=[report_failure])
 def inspections_flow(
     home: str | None = None, as_of: str | None = None, notify: bool = True, cycle_id: str | None = None
 ) -> dict:
     """Read new spot-inspection results, raise S01 for 不属实, notify the towns concerned."""
-    home = str(Home.resolve(home).root)
+    home = str(Home.resolve(home).require().root)
     log = get_run_logger()
     day = (parse_as_of(as_of) or today_shanghai()).isoformat()
     run_id = open_run(home, "inspections", day, {})

@@ -24,6 +24,7 @@ from prefect.cache_policies import NO_CACHE
 
 from checks.gx_suite import validate_results, value_sets_from_reference
 from checks.validation import recheck_versions
+from flows.runtime import report_failure
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import load_reference
 from notify.delivery import Notifier
@@ -129,7 +130,7 @@ def revalidate(
     )  # fmt: skip
 
 
-@flow(name="validate")
+@flow(name="validate", on_failure=[report_failure])
 def validate_flow(
     home: str | None = None,
     as_of: str | None = None,
@@ -139,9 +140,8 @@ def validate_flow(
 ) -> dict:
     """Re-check case versions with the V-rules (--all: every current version;
     run_id: the versions one ingest run stored; otherwise those ingested on the as-of date)."""
-    home = str(Home.resolve(home).root)
+    home = str(Home.resolve(home).require().root)
     day = (parse_as_of(as_of) or today_shanghai()).isoformat()
-    Home(Path(home)).ensure()
     summary = revalidate(home, day, all, run_id, notify)
     get_run_logger().info(
         "validate (%s): %s versions, %s member rows, %s new, %s reopened, %s cleared findings",

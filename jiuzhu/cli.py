@@ -15,8 +15,9 @@ from typing import Annotated
 
 import typer
 
-from jiuzhu.commands import AsOfOpt, HomeOpt, fail
-from jiuzhu.home import Home, parse_as_of
+from jiuzhu.commands import AsOfOpt, HomeOpt, NewHomeOpt, fail
+from jiuzhu.home import Home, parse_as_of, parse_period
+from jiuzhu.permissions import restrict_umask
 
 app = typer.Typer(
     name="jiuzhu",
@@ -62,11 +63,13 @@ def synth(
     from jiuzhu.progress import stage_progress
     from synth import DEFAULT_AS_OF, generate
 
+    restrict_umask()
     with stage_progress() as progress:
         summary = generate(
             out, households=households, seed=seed, as_of=_as_of(as_of) or DEFAULT_AS_OF, formats=formats,
             progress=progress,
         )
+    _guarded(lambda: Home(out.expanduser().resolve()).ensure())  # synth creates its home (SPEC §8)
     typer.echo(summary.describe())
 
 
@@ -96,10 +99,14 @@ def run(
                                  help="ingest, cycle: parse on this Dask scheduler (tcp://host:8786) instead.")
     ] = None,
 ) -> None:
-    """Run one flow now (through Prefect)."""
+    """Run one flow now (through Prefect).
+
+    Exits 1 with one line when any part failed (a file without a receipt, a step of the
+    cycle), naming it and the log file with the details."""
     if flow not in FLOWS:
         fail(f"unknown flow {flow!r}; choose one of: {', '.join(FLOWS)}")
-    h = Home.resolve(home)
+    h = Home.resolve(home)  # --home's callback refused a missing home
+    restrict_umask()
     _as_of(as_of)
     if (baseline or reprocess) and flow != "ingest":
         fail("--baseline and --reprocess belong to `jiuzhu run ingest`")
@@ -121,21 +128,70 @@ def run(
     if period is not None:
         if flow not in PERIOD_FLOWS:
             fail(f"--period does not apply to {flow}")
+        _guarded(lambda: parse_period(period))
         params["period"] = period
-    result = _run_guarded(lambda: flow_fn(**params))
+    _guarded(lambda: _load_reference(h))  # a bad reference override is refused before Prefect starts
+    result = _run_flow(flow, h, lambda: flow_fn(**params))
     if isinstance(result, dict):
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
 
 
-def _run_guarded(call):
+def _load_reference(h: Home):
+    from jiuzhu.reference import load_reference
+
+    return load_reference(h.reference)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def _operator_errors() -> tuple[type[BaseException], ...]:
+    """Errors whose one line says all there is (no traceback is worth keeping)."""
+    from jiuzhu.commands.backup import BackupError
+    from jiuzhu.commands.init import NotAHomeFolder
+    from jiuzhu.home import HomeMissing
     from jiuzhu.reference import ReferenceError
     from warehouse.connection import WarehouseBusy, WarehouseMissing
     from warehouse.migrate import MigrationError
 
+    return (HomeMissing, ReferenceError, WarehouseBusy, WarehouseMissing, MigrationError, BackupError,
+            NotAHomeFolder)
+
+
+def _guarded(call):
+    """Run a command's work; any failure exits 1 with one line."""
     try:
         return call()
-    except (ReferenceError, WarehouseBusy, WarehouseMissing, MigrationError, ValueError, OSError) as exc:
-        fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except typer.Exit:
+        raise
+    except _operator_errors() as exc:
+        fail(_first_line(exc))
+    except (ValueError, OSError) as exc:
+        fail(_first_line(exc))
+    except Exception as exc:  # noqa: BLE001 - every command fails with one line (SPEC §8)
+        fail(f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def _run_flow(name: str, home: Home, call):
+    """Run a flow; on failure exit 1 with one line naming what failed and the log with its details
+    (written by the flow's failure hook, or here when the flow never started)."""
+    from flows.runtime import FAILURE_LOGS, failure_details, failure_line
+    from warehouse.audit import write_failure_log
+
+    before = set(FAILURE_LOGS)
+    try:
+        return call()
+    except typer.Exit:
+        raise
+    except _operator_errors() as exc:
+        fail(_first_line(exc))
+    except Exception as exc:  # noqa: BLE001 - a step that raised, or files without a receipt
+        logs = [path for run, path in FAILURE_LOGS.items() if run not in before]
+        log_path = logs[-1] if logs else write_failure_log(home, name, "command", failure_details(exc))
+        line = failure_line(name, exc)
+        fail(f"{line}; details: {log_path}" if log_path else line)
 
 
 @app.command()
@@ -148,7 +204,63 @@ def serve(home: HomeOpt = None) -> None:
     if not os.environ.get("PREFECT_API_URL"):
         fail("PREFECT_API_URL is not set: start `prefect server start` and export "
              "PREFECT_API_URL=http://127.0.0.1:4200/api first (schedules only fire on a real server)")
-    serve_all(home=str(Home.resolve(home).root))
+    restrict_umask()
+    h = Home.resolve(home)
+    _guarded(lambda: _load_reference(h))
+    serve_all(home=str(h.root))
+
+
+@app.command()
+def init(home: NewHomeOpt = None) -> None:
+    """Create a data home on purpose: folders, warehouse, reference tables, file permissions.
+
+    On an existing home: bring the schema up to date, reload the reference tables and
+    re-apply the file permissions to every file. Refuses a non-empty folder that is no home."""
+    from jiuzhu.commands.init import init_home
+
+    restrict_umask()
+    root = Home.resolve(home).root
+    done = _guarded(lambda: init_home(root))
+    what = "created data home" if done["created"] else "data home brought up to date:"
+    typer.echo(f"{what} {root} (warehouse migrated, {done['reference_rows']:,} reference rows loaded, "
+               f"permissions applied to {done['paths_secured']:,} paths)")
+
+
+@app.command()
+def backup(
+    home: HomeOpt = None,
+    to: Annotated[Path | None, typer.Option(
+        "--to", show_default=False,
+        help="Archive to write (.tar, or .tar.gz/.tgz compressed), or a folder for it "
+             "(default: ./jiuzhu-backup-<home>-<time>.tar).")] = None,
+    with_out: Annotated[bool, typer.Option("--with-out", help="Also everything under out/.")] = False,
+    with_inputs: Annotated[bool, typer.Option("--with-inputs", help="Also inbox/ and registries/.")] = False,
+) -> None:
+    """Back up the warehouse and the home's state into one archive, under the writer lock."""
+    from jiuzhu.commands.backup import backup as make_backup
+    from jiuzhu.progress import stage_progress
+
+    restrict_umask()
+    with stage_progress() as progress:
+        result = _guarded(lambda: make_backup(Home.resolve(home), to, with_out=with_out,
+                                              with_inputs=with_inputs, progress=progress))
+    typer.echo(result.describe())
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="A backup written by `jiuzhu backup`.")],
+    home: Annotated[Path, typer.Option("--home", help="A new or empty folder to restore the home into.")],
+) -> None:
+    """Restore a backup into a new data home (never over an existing one)."""
+    from jiuzhu.commands.backup import restore as restore_backup
+    from jiuzhu.progress import stage_progress
+
+    restrict_umask()
+    with stage_progress() as progress:
+        done = _guarded(lambda: restore_backup(archive, home, progress=progress))
+    typer.echo(f"restored {done['files']} files of the backup of {done['backup_created_at']} into {done['home']}"
+               f" ({done['runs_marked_crashed']} run(s) in progress at backup time marked crashed)")
 
 
 @app.command()
@@ -166,9 +278,10 @@ def demo(
         fail(f"{root} exists and was not created by `jiuzhu demo`; choose another --home")
     if (root / DEMO_MARKER).exists():
         shutil.rmtree(root)
+    restrict_umask()
     root.mkdir(parents=True, exist_ok=True)
     (root / DEMO_MARKER).write_text("created by jiuzhu demo\n", encoding="utf-8")
-    _run_guarded(lambda: run_demo(Home(root), households=households, echo=typer.echo))
+    _run_flow("demo", Home(root), lambda: run_demo(Home(root), households=households, echo=typer.echo))
 
 
 from jiuzhu.commands.findings import app as findings_app  # noqa: E402

@@ -1,7 +1,8 @@
 """`jiuzhu demo`: build a synthetic district and run the whole cycle on it.
 
-The synthetic home's year is replayed in order, the way the bureau would have
-lived it: the go-live baseline load, then one district cycle (ingest →
+The demo creates its home itself (`synth`, then what `jiuzhu init` does: the
+warehouse, the reference tables, the file permissions). The synthetic home's
+year is replayed in order, the way the bureau would have lived it: the go-live baseline load, then one district cycle (ingest →
 crosscheck → close-month from the close day → sample → report → one digest per
 town) on every day the towns sent files, with `--as-of` standing in for
 today. Everything runs through Prefect (its temporary local server).
@@ -24,6 +25,9 @@ def run_demo(home: Home, *, households: int, echo: Callable[[str], None]) -> Non
     with stage_progress() as progress:
         summary = generate(home.root, households=households, progress=progress)
     echo(summary.describe())
+    from jiuzhu.commands.init import init_home
+
+    init_home(home.root)  # the demo creates its home on purpose, like `jiuzhu init`
 
     from flows.cycle import cycle_flow
     from flows.ingest import ingest_flow

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import polars as pl
@@ -49,16 +49,58 @@ class ReferenceError(ValueError):
     """A reference table cannot be used; the message names the file and the problem."""
 
 
+# Columns read as text but used as money or amounts: each must parse as a Decimal.
+DECIMAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "standards": ("amount",),
+    "classified_extras": ("amount",),
+    "care_subsidies": ("amount",),
+    "asset_thresholds": ("value",),
+}
+# Columns no row may leave blank: the date a row takes effect, and the amounts.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    name: (("effective_from",) if "effective_from" in schema else ()) + DECIMAL_COLUMNS.get(name, ())
+    for name, schema in SCHEMAS.items()
+} | {"holidays": ("date",), "towns": ("code",), "settings": ("key",)}
+_EXPECTED = {pl.Date: "a date (YYYY-MM-DD)", pl.Int64: "a whole number", pl.Float64: "a number"}
+
+
+def _csv_lines(path: Path) -> list[int]:
+    """The 1-based line on which each data row of the CSV starts (the header is line 1)."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        starts, start = [], 1
+        for i, _row in enumerate(reader):
+            if i:
+                starts.append(start)
+            start = reader.line_num + 1
+    return starts
+
+
+def _refuse(path: Path, index: int, col: str, value: object, expected: str) -> ReferenceError:
+    lines = _csv_lines(path)
+    line = lines[index] if index < len(lines) else index + 2
+    shown = "blank" if value is None else repr(value)
+    return ReferenceError(f"{path}: line {line}, column {col}: {shown} is not {expected}")
+
+
+def _is_decimal(text: str | None) -> bool:
+    try:
+        return text is not None and Decimal(text).is_finite()
+    except InvalidOperation:
+        return False
+
+
 def _read_table(name: str, path: Path) -> pl.DataFrame:
+    """One reference CSV, typed; a cell that cannot be read is refused naming the file, line and column."""
     schema = SCHEMAS[name]
     try:
         raw = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
     except Exception as exc:  # noqa: BLE001 - any reader failure is reported the same way
-        raise ReferenceError(f"{path}: cannot be read as CSV ({exc})") from exc
+        raise ReferenceError(f"{path}: cannot be read as CSV ({' '.join(str(exc).split())})") from exc
     raw = raw.rename({c: c.strip().lstrip("\ufeff") for c in raw.columns})
     missing = [c for c in schema if c not in raw.columns]
     if missing:
-        raise ReferenceError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise ReferenceError(f"{path}: missing column(s) {', '.join(missing)} in its header (line 1)")
     out = raw.with_columns(pl.col(c).str.strip_chars() for c in raw.columns)
     casts = []
     for col, dtype in schema.items():
@@ -71,10 +113,19 @@ def _read_table(name: str, path: Path) -> pl.DataFrame:
             casts.append(expr.cast(dtype, strict=False).alias(col))
     typed = out.with_columns(casts)
     for col, dtype in schema.items():
-        if dtype in (pl.Date, pl.Int64, pl.Float64):
-            bad = typed.filter(pl.col(col).is_null() & out[col].replace("", None).is_not_null())
-            if bad.height:
-                raise ReferenceError(f"{path}: column {col} has unreadable value(s) {bad[col].head(3).to_list()}")
+        given = out[col].replace("", None)
+        if col in REQUIRED_COLUMNS.get(name, ()):
+            blank = given.is_null().arg_true()
+            if blank.len():
+                raise _refuse(path, blank[0], col, None, _EXPECTED.get(dtype, "a value") + " (it is required)")
+        if dtype in _EXPECTED:
+            bad = (typed[col].is_null() & given.is_not_null()).arg_true()
+            if bad.len():
+                raise _refuse(path, bad[0], col, given[bad[0]], _EXPECTED[dtype])
+    for col in DECIMAL_COLUMNS.get(name, ()):
+        for i, text in enumerate(out[col].to_list()):
+            if not _is_decimal(text):
+                raise _refuse(path, i, col, text, "an amount (a decimal number such as 1260 or 12.5)")
     return typed
 
 

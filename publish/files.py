@@ -18,23 +18,33 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from jiuzhu.permissions import FILE_MODE
 from transforms.returns import fit_excel_cell
 
 FIXED_CREATED = datetime(2000, 1, 1)
 
 
-def _atomic_target(path: Path):
+def atomic_target(path: Path) -> Path:
+    """A temporary file beside `path` (renamed into place by the caller), with the home's
+    file mode (jiuzhu.permissions: 0640; mkstemp alone would make it 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, FILE_MODE)
     os.close(fd)
     return Path(tmp)
 
 
-def write_json(path: Path, payload: Mapping) -> Path:
-    tmp = _atomic_target(path)
-    tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+
+def write_text(path: Path, text: str) -> Path:
+    """`text` (UTF-8) written atomically: the one way jiuzhu writes a text file for people."""
+    tmp = atomic_target(path)
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def write_json(path: Path, payload: Mapping) -> Path:
+    return write_text(path, json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 LARGE_ROWS = 2_000  # above this many rows in all, the Rust writer (about 10x faster) is used
@@ -49,7 +59,7 @@ def write_workbook(path: Path, sheets: Mapping[str, pl.DataFrame], *, widths: Ma
     metadata dates. Either way input text is written as text, never a formula."""
     if sum(f.height for f in sheets.values()) > LARGE_ROWS:
         return _write_large_workbook(path, sheets)
-    tmp = _atomic_target(path)
+    tmp = atomic_target(path)
     wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                          "strings_to_numbers": False})
     wb.set_properties({"created": FIXED_CREATED})
@@ -106,7 +116,7 @@ def _for_rust_writer(frame: pl.DataFrame) -> pl.DataFrame:
 def _write_large_workbook(path: Path, sheets: Mapping[str, pl.DataFrame]) -> Path:
     from rustpy_xlsxwriter import write_worksheets
 
-    tmp = _atomic_target(path)
+    tmp = atomic_target(path)
     payload = []
     for name, frame in sheets.items():
         payload.append((name[:31], _for_rust_writer(frame)))

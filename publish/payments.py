@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from jiuzhu.home import Home
-from publish.files import _atomic_target, write_json, write_workbook
+from publish.files import atomic_target, write_json, write_workbook
 
 BANK_COLUMNS = ["序号", "镇街", "户主姓名", "身份证号", "开户银行", "账号", "开户人", "金额", "类别", "所属期", "批次号", "备注"]
 TYPE_REMARKS = {"monthly": "月度发放", "arrears": "补发", "one_off": "一次性发放"}
@@ -60,7 +60,7 @@ def write_batch_files(home: Home, period: str, batch: dict, frame: pl.DataFrame,
     folder = payments_dir(home, period)
     data = bank_csv_bytes(frame) if data is None else data
     csv_path = folder / f"{batch['batch_no']}.csv"
-    tmp = _atomic_target(csv_path)
+    tmp = atomic_target(csv_path)
     tmp.write_bytes(data)
     os.replace(tmp, csv_path)
     write_workbook(folder / f"{batch['batch_no']}.xlsx", {"发放明细": frame})

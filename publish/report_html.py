@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from jiuzhu.home import Home
+from publish.files import write_text
 from publish.report_xlsx import (
     BUREAU,
     DEFINITIONS,
@@ -625,10 +624,4 @@ def html_path(home: Home, period: str) -> Path:
 
 
 def write_html(home: Home, data: ReportData) -> Path:
-    path = html_path(home, data.period)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(render(data))
-    os.replace(tmp, path)
-    return path
+    return write_text(html_path(home, data.period), render(data))

@@ -20,7 +20,7 @@ from publish.files import write_json, write_workbook
 from transforms.returns import return_rows
 
 NAME_MAX_BYTES = 255  # the longest file name Linux file systems take, in bytes
-TEMP_NAME_EXTRA_BYTES = len(".") + len(".XXXXXXXX.tmp")  # publish.files._atomic_target: .<name>.<8 random>.tmp
+TEMP_NAME_EXTRA_BYTES = len(".") + len(".XXXXXXXX.tmp")  # publish.files.atomic_target: .<name>.<8 random>.tmp
 RETURN_SUFFIXES = (".问题.xlsx", ".回执.json")  # every name built from a stem ends in one of these
 STEM_BYTES = (
     NAME_MAX_BYTES - TEMP_NAME_EXTRA_BYTES - max(len(s.encode()) for s in RETURN_SUFFIXES) - len(".12345678")

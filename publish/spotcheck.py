@@ -23,7 +23,7 @@ import polars as pl
 
 from jiuzhu.home import Home, now_shanghai, parse_period
 from jiuzhu.reference import Reference
-from publish.files import write_workbook
+from publish.files import write_text, write_workbook
 from transforms import sampling
 from warehouse.ingest_load import registered
 from warehouse.sqlfiles import sql
@@ -453,20 +453,10 @@ def render_month(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, per
             )
         )
     path = manifest_path(home, period)
-    _write_text_atomic(path, text)
+    write_text(path, text)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return {"manifest": str(path), "manifest_sha256": digest, "lists": [str(p) for p in lists]}
 
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 # ---------------------------------------------------------------- the mart

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from jiuzhu.home import Home
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.flow
@@ -89,6 +91,7 @@ def test_deploy_from_prefect_yaml_and_run_through_the_api(prefect_server, tmp_pa
     assert ingest["schedules"][0]["schedule"]["timezone"] == "Asia/Shanghai"
 
     reference = next(d for d in deployments if d["name"] == "reference")
+    Home(tmp_path / "home").ensure()  # a flow run against a missing home is refused (jiuzhu init makes one)
     run = _post(f"{api}/deployments/{reference['id']}/create_flow_run",
                 {"parameters": {"home": str(tmp_path / "home")}})
     worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "jiuzhu", "--type", "process"],

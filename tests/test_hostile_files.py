@@ -338,7 +338,7 @@ def test_every_name_built_from_a_stem_fits_255_bytes(name):
     if len(name.encode()) < 100:
         assert kept == Path(name).stem
     for suffix in RETURN_SUFFIXES:
-        temporary = f".{got}{suffix}.abcdefgh.tmp"  # what publish.files._atomic_target makes
+        temporary = f".{got}{suffix}.abcdefgh.tmp"  # what publish.files.atomic_target makes
         assert len(os.fsencode(temporary)) <= NAME_MAX_BYTES
 
 

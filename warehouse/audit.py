@@ -10,30 +10,124 @@ number is refused in params, summaries and details, and masked in errors.
     run_id = start_run(con, "ingest", as_of, inputs_digest(hashes), {"reprocess": None})
     ...
     finish_run(con, run_id, "completed", {"files": 3, "rows_read": 120})
+
+A run records the process that runs it (pid, host, the process's start), so a
+later writer can mark a run whose process is gone as `crashed`
+(`mark_crashed_runs`, called by warehouse/connection.py when a writer opens).
+A flow that did its work but must still end failed (files without a receipt,
+a step of the cycle) raises `RunFailed` with a one-line message and details.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
+import os
+import socket
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
 from jiuzhu.home import code_version, now_shanghai
 from transforms.identifiers import scrub_text
 
-RUN_STATUSES = ("running", "completed", "failed")
+RUN_STATUSES = ("running", "completed", "failed", "crashed")
 FINISHED_STATUSES = ("completed", "failed")
 ERROR_MAX_CHARS = 2000
 
 _START = """
-INSERT INTO audit.runs (run_id, flow, started_at, status, as_of, inputs_sha256, code_version, params_json)
-VALUES (?, ?, ?, 'running', ?, ?, ?, ?)
+INSERT INTO audit.runs (run_id, flow, started_at, status, as_of, inputs_sha256, code_version, params_json,
+                        pid, host, process_start)
+VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
 """
+_RUNNING = "SELECT run_id, flow, pid, host, process_start FROM audit.runs WHERE status = 'running' ORDER BY started_at"
+_CRASHED = """
+UPDATE audit.runs SET status = 'crashed', error = ? WHERE run_id = ? AND status = 'running'
+"""
+
+
+class RunFailed(RuntimeError):
+    """A run that did its work but failed in part (a file got no receipt, a step of the cycle raised).
+
+    `str()` is the one line an operator reads; `details` holds what else there
+    is to know (tracebacks of the parts that failed), masked, for a log file."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+# ---------------------------------------------------------------- processes
+
+
+@functools.cache
+def _boot_id() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+
+
+def process_start(pid: int) -> str | None:
+    """Boot id and start tick of process `pid` on this machine (Linux), None when unknown.
+    Tells a process apart from a later one that got the same pid (after a reboot too)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    boot = _boot_id()
+    return f"{boot}:{fields[19]}" if boot and len(fields) > 19 else None
+
+
+def this_process() -> tuple[int, str, str | None]:
+    pid = os.getpid()
+    return pid, socket.gethostname(), process_start(pid)
+
+
+def process_gone(pid: int | None, host: str | None, started: str | None) -> bool:
+    """True when the process that ran a run surely no longer runs: it was on this machine and
+    its pid is free, or taken by a later process. A run of another machine is never judged."""
+    if pid is None or host != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # a process of another user holds the pid
+    now = process_start(pid)
+    return started is not None and now is not None and now != started
+
+
+def mark_crashed_runs(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
+    """Mark every 'running' run whose process is gone as 'crashed'; returns (run_id, flow, pid) of each."""
+    crashed = []
+    for run_id, flow, pid, host, started in con.execute(_RUNNING).fetchall():
+        if process_gone(pid, host, started):
+            con.execute(_CRASHED, [f"crashed: process {pid} on {host} ended without finishing the run", run_id])
+            crashed.append((run_id, flow, pid))
+    return crashed
+
+
+def mark_all_running_crashed(con: duckdb.DuckDBPyConnection, reason: str) -> int:
+    """Mark every 'running' run 'crashed' (a restored warehouse: none of them can finish there)."""
+    rows = con.execute(
+        "UPDATE audit.runs SET status = 'crashed', error = ? WHERE status = 'running' RETURNING run_id",
+        [f"crashed: {reason}"],
+    ).fetchall()
+    return len(rows)
+
+
+def other_live_runs(con: duckdb.DuckDBPyConnection) -> int:
+    """How many runs are 'running' in a process other than this one (alive, or of another machine)."""
+    me = os.getpid(), socket.gethostname()
+    return sum((pid, host) != me for _r, _f, pid, host, _s in con.execute(_RUNNING).fetchall())
 _FINISH = """
 UPDATE audit.runs SET finished_at = ?, status = ?, summary_json = ?, error = ?
 WHERE run_id = ?
@@ -73,7 +167,8 @@ def start_run(
     run_id = uuid.uuid4().hex
     con.execute(
         _START,
-        [run_id, flow, now_shanghai(), as_of, inputs_sha256, code_version(), _safe_json("params", params)],
+        [run_id, flow, now_shanghai(), as_of, inputs_sha256, code_version(), _safe_json("params", params),
+         *this_process()],
     )
     return run_id
 
@@ -129,3 +224,25 @@ def recorded_run(
         finish_run(con, run_id, "failed", summary or None, f"{type(exc).__name__}: {exc}")
         raise
     finish_run(con, run_id, "completed", summary)
+
+
+def write_failure_log(home, flow: str, label: str, text: str) -> Path | None:
+    """Write the details of a failure (tracebacks, masked) to `warehouse/logs/`, beside the warehouse
+    and out of the towns' reach; returns the file, or None when the home does not exist (never create
+    a home to report that it is missing)."""
+    if not home.is_home():
+        return None
+    folder = home.warehouse_dir / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = now_shanghai().strftime("%Y%m%dT%H%M%S")
+    safe_label = "".join(c if c.isalnum() or c in "-_" else "-" for c in label)[:60]
+    body = scrub_text(text.rstrip()) + "\n"
+    for seq in range(1, 1000):
+        path = folder / f"{stamp}-{flow}-{safe_label}{'' if seq == 1 else f'-{seq}'}.log"
+        try:
+            with path.open("x", encoding="utf-8") as fh:
+                fh.write(body)
+            return path
+        except FileExistsError:
+            continue
+    return None

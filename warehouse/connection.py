@@ -31,8 +31,10 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
+from jiuzhu import permissions
 from jiuzhu.home import Home, now_shanghai
-from jiuzhu.reference import Reference, load_reference
+from jiuzhu.reference import Reference, ReferenceError, load_reference
+from warehouse.audit import mark_crashed_runs, other_live_runs, record_event
 from warehouse.migrate import migrate, pending_migrations
 
 log = logging.getLogger("jiuzhu.warehouse")
@@ -41,10 +43,13 @@ TIMEOUT_SETTING = "warehouse_lock_timeout_seconds"
 DEFAULT_TIMEOUT_SECONDS = 600  # used only when the settings table lacks the key
 _DUCKDB_RETRY_SECONDS = 0.5
 _DUCKDB_LOCK_MESSAGE = re.compile(r"Could not set lock on file", re.IGNORECASE)
+TEMP_GRACE_SECONDS = 3600  # while another run is live, a temporary file this old is still a leftover
 
 # warehouses held by a thread of this process: path -> (thread id, flow)
 _held: dict[str, tuple[int, str]] = {}
 _held_guard = threading.Lock()
+# warehouses this process has already cleaned up after killed writers
+_recovered: set[str] = set()
 
 
 class WarehouseBusy(TimeoutError):
@@ -52,7 +57,7 @@ class WarehouseBusy(TimeoutError):
 
 
 class WarehouseMissing(FileNotFoundError):
-    """A read-only open found no warehouse yet."""
+    """A read-only open (or one with create=False) found no warehouse."""
 
 
 def lock_path(home: Home) -> Path:
@@ -154,6 +159,48 @@ def _open_migrated(home: Home, read_only: bool, deadline: float, flow: str) -> d
     return _connect(home, True, deadline, flow)
 
 
+def _warehouse_files(home: Home) -> list[Path]:
+    w = home.warehouse
+    return [w, w.with_name(w.name + ".wal"), lock_path(home), holder_path(home), home.analyst]
+
+
+def secure_warehouse_files(home: Home, ref: Reference | None = None) -> None:
+    """The file-permission policy on the warehouse, its lock files and the analyst copy."""
+    try:
+        groups = permissions.Groups.from_settings((ref or load_reference(home.reference)).setting)
+    except ReferenceError:  # a bad override is reported by whoever uses it; the modes still apply
+        groups = permissions.Groups()
+    with contextlib.suppress(OSError):
+        permissions.secure_paths(home.root, [p for p in _warehouse_files(home) if p.exists()], groups)
+
+
+def recover_after_crash(home: Home, con: duckdb.DuckDBPyConnection, stale_holder: dict | None) -> dict:
+    """What killed writers left: crashed runs marked, temporary files removed (we hold the write lock)."""
+    crashed = mark_crashed_runs(con)
+    for run_id, flow, pid in crashed:
+        log.warning("run %s of flow %r (pid %s) ended without finishing: marked crashed", run_id[:12], flow, pid)
+    if stale_holder:
+        log.warning("the last holder of warehouse %s ended without releasing it: %s", home.warehouse,
+                    describe_holder(stale_holder))
+    key = str(home.warehouse)
+    removed: list[Path] = []
+    if crashed or stale_holder or key not in _recovered:
+        _recovered.add(key)
+        others = other_live_runs(con)
+        for path in home.temp_files(older_than=TEMP_GRACE_SECONDS if others else None):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+        if removed:  # names of town files may hold personal names: counts and folders only
+            folders = sorted({p.parent.relative_to(home.root).as_posix() for p in removed})
+            log.warning("removed %d temporary file(s) left by killed writers in %s", len(removed),
+                        ", ".join(folders))
+    if crashed or removed:
+        record_event(con, None, "crash_recovery", {"crashed_runs": [r for r, _f, _p in crashed],
+                                                    "temp_files_removed": len(removed)})
+    return {"crashed_runs": len(crashed), "temp_files_removed": len(removed)}
+
+
 @contextlib.contextmanager
 def open_warehouse(
     home: Home,
@@ -162,6 +209,7 @@ def open_warehouse(
     timeout: float | None = None,
     read_only: bool = False,
     ref: Reference | None = None,
+    create: bool = True,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A migrated connection to `home.warehouse`, holding the warehouse lock while open.
 
@@ -170,12 +218,19 @@ def open_warehouse(
     `read_only` opens DuckDB read-only (still under the lock: DuckDB 2 lets
     nobody in while a writer has the file); a reader on a missing warehouse
     raises `WarehouseMissing`, on an older one upgrades it first. `ref` saves
-    re-reading the reference tables for the timeout.
+    re-reading the reference tables for the timeout. `create=False` refuses to
+    create a missing warehouse (`WarehouseMissing`); flows and commands check the
+    home itself first (`Home.require`), so only `jiuzhu init`, the demo and tests
+    create one.
     """
     if timeout is None:
+        ref = ref if ref is not None else load_reference(home.reference)
         timeout = lock_timeout(home, ref)
     if read_only and not home.warehouse.exists():
         raise WarehouseMissing(f"no warehouse at {home.warehouse} yet: run a flow first")
+    if not create and not home.warehouse.exists():
+        raise WarehouseMissing(f"no warehouse at {home.warehouse}: create the home with `jiuzhu init`")
+    permissions.restrict_umask()
     home.warehouse_dir.mkdir(parents=True, exist_ok=True)
     key = str(home.warehouse)
     with _held_guard:
@@ -188,7 +243,7 @@ def open_warehouse(
 
     started = time.monotonic()
     deadline = math.inf if timeout < 0 else started + timeout
-    lock = FileLock(lock_path(home), thread_local=False)
+    lock = FileLock(lock_path(home), thread_local=False, mode=permissions.FILE_MODE)
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -210,6 +265,7 @@ def open_warehouse(
 
     token = uuid.uuid4().hex
     con: duckdb.DuckDBPyConnection | None = None
+    stale_holder = read_holder(home)  # we hold the lock: a record left means its holder was killed
     try:
         _write_holder(
             home,
@@ -225,11 +281,15 @@ def open_warehouse(
         with _held_guard:
             _held[key] = (threading.get_ident(), flow)
         con = _open_migrated(home, read_only, deadline, flow)
+        if not read_only:
+            recover_after_crash(home, con, stale_holder)
+        secure_warehouse_files(home, ref)
         yield con
     finally:
         try:
             if con is not None:
                 con.close()  # an open transaction is rolled back here
+                secure_warehouse_files(home, ref)  # a rebuilt analyst copy gets its group
         finally:
             with _held_guard:
                 if _held.get(key, (None,))[0] == threading.get_ident():
