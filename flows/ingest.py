@@ -232,7 +232,7 @@ def ingest_flow(home: str | None = None, as_of: str | None = None, baseline: boo
     }
     if spread:
         summary["parsed_ahead"] = parsed_ahead
-    if notify and new:
+    if notify:  # also when nothing is new: a killed run's items are queued and sent by this one
         summary["notified"] = notify_towns(home, run_id, as_of, cycle_id)
     beyond = calendar_fallback_years(home)
     if beyond:  # one warning per run (SPEC §4 holidays)

@@ -27,9 +27,8 @@ from checks.validation import recheck_versions
 from flows.runtime import report_failure
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import load_reference
-from notify.delivery import Notifier
-from notify.digest import DigestItem, compose_digest
-from notify.record import record_delivery
+from notify import notify_or_queue
+from notify.digest import DigestItem
 from warehouse.audit import inputs_digest, record_event, recorded_run
 from warehouse.connection import open_warehouse
 
@@ -107,17 +106,7 @@ def notify_towns(con, home: Home, ref, run_id: str, as_of: date, opened) -> dict
     still_open: dict[str, dict[str, int]] = defaultdict(dict)
     for town_code, rule_id, n in con.execute(OPEN_V_FINDINGS).fetchall():
         still_open[town_code][rule_id] = n
-    notifier = Notifier(home, town_codes=ref.town_codes)
-    sent: dict[str, str] = {}
-    for tag, town_items in sorted(items.items()):
-        town = ref.town(tag)
-        digest = compose_digest(
-            tag, town["name"] if town else tag, town_items, still_open[tag], "重新校验", as_of
-        )
-        result = notifier.send(tag, digest)
-        record_delivery(con, run_id, digest, result)
-        sent[tag] = result.status
-    return sent
+    return notify_or_queue(con, home, ref, run_id, dict(items), still_open, "重新校验", as_of, None, "validate")
 
 
 @task(cache_policy=NO_CACHE)

@@ -130,7 +130,8 @@ def run(
             fail(f"--period does not apply to {flow}")
         _guarded(lambda: parse_period(period))
         params["period"] = period
-    _guarded(lambda: _load_reference(h))  # a bad reference override is refused before Prefect starts
+    _guarded(lambda: _load_reference(h))
+    _guarded(lambda: _check_notify_yaml(h))  # a bad reference override is refused before Prefect starts
     result = _run_flow(flow, h, lambda: flow_fn(**params))
     if isinstance(result, dict):
         typer.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
@@ -207,7 +208,16 @@ def serve(home: HomeOpt = None) -> None:
     restrict_umask()
     h = Home.resolve(home)
     _guarded(lambda: _load_reference(h))
+    _guarded(lambda: _check_notify_yaml(h))
     serve_all(home=str(h.root))
+
+
+def _check_notify_yaml(h: Home) -> None:
+    """A notify.yaml URL apprise cannot use is an error at start, naming the line."""
+    if h.notify_yaml.is_file():
+        from notify import check_notify_config
+
+        check_notify_config(h.notify_yaml)
 
 
 @app.command()

@@ -3,7 +3,11 @@
 One code path serves every deployment: `Apprise.notify(tag=...)`.
 
 * With `<home>/notify.yaml` (an apprise YAML configuration: URLs tagged with
-  9-digit town codes and `district`), the apprise object is loaded from it.
+  9-digit town codes and `district`), the file is first checked entry by entry
+  (notify/config.py): a URL apprise cannot use is a `NotifyConfigError` naming
+  its line, never a silently missing target. The apprise object is then loaded
+  from it, and every town code or `district` that no entry carries gets the
+  outbox below, so its digests are written as files instead of being dropped.
 * Without it, the embedded default is an apprise object holding one
   `outbox://` URL per town code and one for `district`. `outbox://` is an
   apprise custom notification (registered here, once per process) that writes
@@ -15,8 +19,10 @@ URL in notify.yaml may override them with `?retry=N&wait=S`): only the target
 that failed is tried again, never one that already received the message.
 
 `send` never raises: a town whose target fails gets `failed`, and the caller
-goes on with the next town. A tag with no target at all is `no_target` (a
-warning, not a failure): apprise reports it as the falsy status NOMATCH.
+goes on with the next town. A tag with no target at all (a tag that is neither
+a town code nor `district`) is `no_target` (a warning, not a failure): apprise
+reports it as the falsy status NOMATCH. Whether a failed digest is tried again
+in a later run is the queue's business (notify/queue.py).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import apprise
 from apprise import AppriseResultStatus, NotifyFormat
 
 from jiuzhu.home import Home, now_shanghai
+from notify.config import check_notify_config
 from notify.digest import DISTRICT_TAG, Digest
 from transforms.identifiers import scrub_text
 
@@ -154,6 +161,9 @@ class Notifier:
     attempts: tries per target (apprise retries a failed target attempts-1 times);
     backoff_seconds: the wait between tries (0 in tests);
     town_codes: the tags of the outbox default (default: the towns reference table).
+
+    Raises `NotifyConfigError` (notify/config.py) when notify.yaml holds a URL
+    apprise cannot use, naming its line.
     """
 
     def __init__(
@@ -176,6 +186,7 @@ class Notifier:
             default_service_wait=backoff_seconds,
         )
         self.source = "outbox"
+        self.outbox_tags: list[str] = []  # the tags whose digests go to out/outbox/<tag>/
         self.apprise = self._load()
 
     # -- building the apprise object
@@ -189,27 +200,38 @@ class Notifier:
 
     def _load(self) -> apprise.Apprise:
         path = self.home.notify_yaml
-        if path.is_file():
-            config = apprise.AppriseConfig(asset=self.asset)
-            config.add(str(path))
-            obj = apprise.Apprise(asset=self.asset)
-            obj.add(config)
-            if len(obj) > 0:
-                self.source = "yaml"
-                log.info("notifications: %d target(s) from %s", len(obj), path)
-                return obj
-            log.error(
-                "notifications: %s holds no usable apprise URL; writing digests to %s instead",
-                path,
+        if not path.is_file():
+            return self._outbox_default()
+        check_notify_config(path)  # NotifyConfigError naming the line of a URL apprise cannot use
+        config = apprise.AppriseConfig(asset=self.asset)
+        config.add(str(path))
+        obj = apprise.Apprise(asset=self.asset)
+        obj.add(config)
+        self.source = "yaml"
+        configured = len(obj)
+        covered = {str(tag) for service in obj for tag in service.tags}
+        self.outbox_tags = [t for t in [*self._town_tags(), DISTRICT_TAG] if t not in covered]
+        self._add_outbox(obj, self.outbox_tags)
+        log.info("notifications: %d target(s) from %s", configured, path)
+        if self.outbox_tags:
+            log.warning(
+                "notifications: %s has no target for %d tag(s) (%s); their digests are written to %s/<tag>/",
+                path.name,
+                len(self.outbox_tags),
+                ", ".join(self.outbox_tags[:5]) + (", ..." if len(self.outbox_tags) > 5 else ""),
                 self.home.outbox,
             )
-        return self._outbox_default()
+        return obj
+
+    def _add_outbox(self, obj: apprise.Apprise, tags: Iterable[str]) -> None:
+        for tag in tags:
+            if not obj.add(outbox_url(self.home.outbox / tag), tag=tag):
+                raise RuntimeError(f"apprise refused the outbox URL for tag {tag}")
 
     def _outbox_default(self) -> apprise.Apprise:
         obj = apprise.Apprise(asset=self.asset)
-        for tag in [*self._town_tags(), DISTRICT_TAG]:
-            if not obj.add(outbox_url(self.home.outbox / tag), tag=tag):
-                raise RuntimeError(f"apprise refused the outbox URL for tag {tag}")
+        self.outbox_tags = [*self._town_tags(), DISTRICT_TAG]
+        self._add_outbox(obj, self.outbox_tags)
         self.source = "outbox"
         return obj
 

@@ -9,6 +9,10 @@ emphasis by a Markdown renderer (e-mail HTML, WeCom, the outbox file).
 
     digest = compose_digest("500110001", "古南街道", items, {"rejection": 4}, "入库", date(2026, 11, 29))
     digest.title  # 【救助】古南街道 2026-11-29 核对与审核提醒（新增 3 项）
+
+Items an earlier digest failed to deliver ride along in a section of their
+own, "以下为上次未送达的提醒，再次发送" (`resent=`); the district's digest
+may list the items given up after the last attempt (`given_up=`).
 """
 
 from __future__ import annotations
@@ -60,9 +64,16 @@ class DigestItem:
             raise ValueError(f"digest item count must be at least 1, got {self.count}")
 
 
+RESENT_HEADING = "以下为上次未送达的提醒，再次发送"
+GIVEN_UP_HEADING = "多次发送仍未送达、已停止发送的提醒"
+
+
 @dataclass(frozen=True)
 class Digest:
-    """A composed message: masked title and Markdown body, ready for apprise."""
+    """A composed message: masked title and Markdown body, ready for apprise.
+
+    item_count: the items it carries (new and re-sent); resent_count: of which
+    re-sent; given_up_count: items of other tags reported as given up."""
 
     title: str
     body: str
@@ -70,11 +81,13 @@ class Digest:
     item_count: int = 0
     as_of: date | None = None
     counts_by_kind: dict[str, int] = field(default_factory=dict)
+    resent_count: int = 0
+    given_up_count: int = 0
 
     @property
     def is_empty(self) -> bool:
-        """Nothing new: SPEC §6 says no digest is sent then."""
-        return self.item_count == 0
+        """Nothing to tell: SPEC §6 says no digest is sent then."""
+        return self.item_count == 0 and self.given_up_count == 0
 
     def markdown(self) -> str:
         """The whole message as one Markdown document (what the outbox file holds)."""
@@ -123,6 +136,16 @@ def _open_label(key: str) -> str:
     return KINDS[key][0] if key in KINDS else _safe(key)
 
 
+def _grouped(items: list[DigestItem]) -> list[tuple[str, str, list[DigestItem]]]:
+    """(heading, where, items sorted) per kind that has items, in the order of KINDS."""
+    out = []
+    for kind, (heading, where) in KINDS.items():
+        group = sorted((i for i in items if i.kind == kind), key=_sort_key)
+        if group:
+            out.append((heading, where, group))
+    return out
+
+
 def compose_digest(
     town_code: str,
     town_name: str,
@@ -132,6 +155,9 @@ def compose_digest(
     as_of: date,
     *,
     max_lines: int = DEFAULT_MAX_LINES,
+    resent: Iterable[DigestItem] = (),
+    given_up: Mapping[str, Iterable[DigestItem]] | None = None,
+    max_attempts: int | None = None,
 ) -> Digest:
     """The digest for one tag (a 9-digit town code, or `district`).
 
@@ -141,38 +167,70 @@ def compose_digest(
     ends with "……另有 N 项，详见<where>". `open_counts` maps a kind (or any
     label, e.g. a rule id) to the number of items still open; zero counts are
     left out.
+
+    resent: items an earlier digest did not deliver, listed after the new ones
+    under "以下为上次未送达的提醒，再次发送". given_up: for the district, the
+    items of each town (keyed by its label, e.g. 古南街道（500110001）) that
+    were given up after `max_attempts` attempts.
     """
     items = list(items)
-    grouped: dict[str, list[DigestItem]] = {k: [] for k in KINDS}
-    for item in items:
-        grouped[item.kind].append(item)
-    n = len(items)
+    resent = list(resent)
+    given = {label: sorted(v, key=_sort_key) for label, v in sorted((given_up or {}).items()) if v}
+    n, r, g = len(items), len(resent), sum(len(v) for v in given.values())
 
     name = _safe(town_name)
-    title = scrub_text(f"【救助】{name} {as_of:%Y-%m-%d} 核对与审核提醒（新增 {n} 项）")
+    counts = f"新增 {n} 项" + (f"，再次发送 {r} 项" if r else "") + (f"，{g} 项未能送达" if g else "")
+    title = scrub_text(f"【救助】{name} {as_of:%Y-%m-%d} 核对与审核提醒（{counts}）")
 
     who = name if town_code == DISTRICT_TAG else f"{name}（{_safe(town_code)}）"
     label = _safe(run_label)
     lines: list[str] = []
     if n:
         lines.append(f"{who}：本次{label}有 {n} 项新的事项需要处理，请及时核实办理。")
+    elif r:
+        lines.append(f"{who}：本次{label}没有新的事项；此前未能送达的 {r} 项提醒再次发送，请及时核实办理。")
     else:
         lines.append(f"{who}：本次{label}没有新的事项。")
 
     budget = max(0, max_lines)
-    sections = []
-    for kind, (heading, where) in KINDS.items():
-        group = sorted(grouped[kind], key=_sort_key)
-        if group:
+    blocks: list[tuple[str, list[tuple[str, str, list[DigestItem], list[DigestItem]]]]] = []
+
+    def take(groups) -> list:
+        nonlocal budget
+        out = []
+        for heading, where, group in groups:
             shown = group[:budget]
             budget -= len(shown)
-            sections.append((heading, where, group, shown))
-    members = iter(mask_members([item.member_id for *_, shown in sections for item in shown]))
-    for heading, where, group, shown in sections:
-        lines += ["", f"## {heading}（{len(group)} 项）", ""]
-        lines += [_line(item, next(members)) for item in shown]
-        if len(group) > len(shown):
-            lines.append(f"- ……另有 {len(group) - len(shown)} 项，详见{where}")
+            out.append((heading, where, group, shown))
+        return out
+
+    blocks.append(("", take(_grouped(items))))
+    if r:
+        blocks.append((f"## {RESENT_HEADING}（{r} 项）", take(_grouped(resent))))
+    if g:
+        blocks.append(
+            (
+                f"## {GIVEN_UP_HEADING}（{g} 项）",
+                take([(_safe(label), "系统待办", group) for label, group in given.items()]),
+            )
+        )
+    shown_items = [item for _, sections in blocks for *_, shown in sections for item in shown]
+    members = iter(mask_members([item.member_id for item in shown_items]))
+    for title_line, sections in blocks:
+        level = "###" if title_line else "##"
+        if title_line:
+            lines += ["", title_line]
+            if title_line.startswith(f"## {GIVEN_UP_HEADING}"):
+                tries = f"已尝试 {max_attempts} 次" if max_attempts else "多次发送"
+                lines += [
+                    "",
+                    f"以下提醒{tries}仍未送达有关镇街，已停止自动发送。请另行告知，并检查 notify.yaml 中的地址。",
+                ]
+        for heading, where, group, shown in sections:
+            lines += ["", f"{level} {heading}（{len(group)} 项）", ""]
+            lines += [_line(item, next(members)) for item in shown]
+            if len(group) > len(shown):
+                lines.append(f"- ……另有 {len(group) - len(shown)} 项，详见{where}")
 
     lines += ["", "## 仍未处理", ""]
     ordered = [k for k in KINDS if k in open_counts] + sorted(k for k in open_counts if k not in KINDS)
@@ -185,7 +243,9 @@ def compose_digest(
         title=title,
         body=body,
         tag=town_code,
-        item_count=n,
+        item_count=n + r,
         as_of=as_of,
-        counts_by_kind={k: len(v) for k, v in grouped.items() if v},
+        counts_by_kind={k: c for k in KINDS if (c := sum(i.kind == k for i in items + resent))},
+        resent_count=r,
+        given_up_count=g,
     )

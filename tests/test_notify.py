@@ -24,6 +24,7 @@ from notify import (
     NO_TARGET,
     DigestItem,
     Notifier,
+    NotifyConfigError,
     body_sha256,
     compose_digest,
     last_delivered_at,
@@ -198,11 +199,11 @@ def test_a_tag_with_no_target_is_no_target_not_a_failure(tmp_path, caplog):
     assert mine and all(r.levelno == logging.WARNING for r in mine)
 
 
-def test_a_notify_yaml_without_usable_urls_falls_back_to_the_outbox(tmp_path):
+def test_a_notify_yaml_that_is_not_yaml_is_an_error_naming_the_line(tmp_path):
+    # issue 14 item 6: it used to fall back to the outbox without a word an operator would see
     (tmp_path / "notify.yaml").write_text("urls: [ : broken\n", encoding="utf-8")
-    notifier = Notifier(Home(tmp_path), backoff_seconds=0, town_codes=[TOWN])
-    assert notifier.source == "outbox"
-    assert notifier.send(TOWN, digest()).status == DELIVERED
+    with pytest.raises(NotifyConfigError, match=r"notify.yaml line 1: not valid YAML"):
+        Notifier(Home(tmp_path), backoff_seconds=0, town_codes=[TOWN])
 
 
 # ---------------------------------------------------------------- real receivers
