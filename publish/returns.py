@@ -17,7 +17,7 @@ import polars as pl
 from jiuzhu.home import Home
 from jiuzhu.reference import Reference
 from publish.files import write_json, write_workbook
-from transforms.returns import return_rows
+from transforms.returns import cell_marks, return_rows
 
 NAME_MAX_BYTES = 255  # the longest file name Linux file systems take, in bytes
 TEMP_NAME_EXTRA_BYTES = len(".") + len(".XXXXXXXX.tmp")  # publish.files.atomic_target: .<name>.<8 random>.tmp
@@ -94,8 +94,9 @@ def write_return_files(home: Home, ref: Reference, file_row: dict, rows: pl.Data
     if file_row.get("error"):
         payload["error"] = file_row["error"]
     if rows is not None:
-        sheet = return_rows(rows, findings.select("case_key", "source_row", "rule_id", "message"),
-                            chinese_headers(ref))
-        write_workbook(workbook, {"问题清单": sheet})
+        headers = chinese_headers(ref)
+        sheet = return_rows(rows, findings.select("case_key", "source_row", "rule_id", "message"), headers)
+        marks = cell_marks(rows, findings.select("case_key", "source_row", "field", "rule_id", "message"), headers)
+        write_workbook(workbook, {"问题清单": sheet}, wrap=("问题",), marks={"问题清单": marks})
     write_json(receipt, payload)
     return workbook, receipt

@@ -109,3 +109,37 @@ def _column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+def cell_marks(raw_rows: pl.DataFrame, findings: pl.DataFrame, headers: dict[str, str]) -> pl.DataFrame:
+    """The cells at fault in a return sheet (the rows `return_rows` gives, in its order):
+    sheet_row (0-based data row), column (the Chinese header), note (rule and message).
+
+    A finding about one row marks the cell of its column on that row; a finding about the
+    case (V06 publicity, V09 amount …) marks that column on every row of the case. A
+    finding with no column (V04 disagreement) marks nothing: its text is in 问题."""
+    schema = {"sheet_row": pl.UInt32, "column": pl.String, "note": pl.String}
+    f = findings.filter(pl.col("field").is_in(RAW_FIELDS))
+    if f.is_empty():
+        return pl.DataFrame(schema=schema)
+    sheet = (
+        raw_rows.join(findings.select("case_key").unique(), on="case_key", how="semi")
+        .sort("source_row")
+        .select("source_row", "case_key")
+        .with_row_index("sheet_row")
+    )
+    label = pl.col("rule_id") + "：" + pl.col("message")
+    hits = pl.concat([
+        sheet.join(f.filter(pl.col("source_row").is_not_null()).select("source_row", "field", "rule_id", "message"),
+                   on="source_row"),
+        sheet.join(f.filter(pl.col("source_row").is_null()).select("case_key", "field", "rule_id", "message"),
+                   on="case_key"),
+    ], how="diagonal_relaxed")
+    return (
+        hits.group_by("sheet_row", "field", maintain_order=True)
+        .agg(note=label.unique(maintain_order=True).str.join("\n"))
+        .select("sheet_row", pl.col("field").replace_strict(headers, default=pl.col("field")).alias("column"),
+                fit_excel_cell(pl.col("note")).alias("note"))
+        .sort("sheet_row", "column")
+        .cast(schema)
+    )
