@@ -200,6 +200,7 @@ def serve(home: HomeOpt = None) -> None:
     """Serve every flow on its schedule (Asia/Shanghai) against the Prefect server in PREFECT_API_URL."""
     import os
 
+    from jiuzhu.serve import ServeClash
     from jiuzhu.serve import serve as serve_all
 
     if not os.environ.get("PREFECT_API_URL"):
@@ -209,7 +210,10 @@ def serve(home: HomeOpt = None) -> None:
     h = Home.resolve(home)
     _guarded(lambda: _load_reference(h))
     _guarded(lambda: _check_notify_yaml(h))
-    serve_all(home=str(h.root))
+    try:
+        serve_all(home=str(h.root))
+    except ServeClash as exc:
+        fail(str(exc))
 
 
 def _check_notify_yaml(h: Home) -> None:

@@ -55,10 +55,49 @@ def build_deployments(path: Path = PREFECT_YAML, home: str | None = None) -> lis
     return deployments
 
 
+class ServeClash(RuntimeError):
+    """`jiuzhu serve` would take over deployments that `prefect deploy` made for a worker."""
+
+
+def worker_deployments(names: list[str]) -> list[tuple[str, str]]:
+    """Of the deployments `flow-name/deployment-name`, those the server already holds for a
+    work pool (made by `prefect deploy`): (name, pool)."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    async def look() -> list[tuple[str, str]]:
+        found = []
+        async with get_client() as client:
+            for name in names:
+                try:
+                    got = await client.read_deployment_by_name(name)
+                except ObjectNotFound:
+                    continue
+                if got.work_pool_name:
+                    found.append((name, got.work_pool_name))
+        return found
+
+    return asyncio.run(look())
+
+
 def serve(home: str | None = None) -> None:
+    """Serve every deployment here. Refuses when `prefect deploy` already registered them for
+    a worker: serving would take them over and drop their pull steps, and a run triggered
+    from the UI would then crash looking for flow code "from storage at None"."""
     from flows.runtime import configure_environment
 
     configure_environment()  # Prefect's environment defaults, before Prefect is imported
     from prefect import serve as prefect_serve
 
-    prefect_serve(*build_deployments(home=home))
+    deployments = build_deployments(home=home)
+    clashes = worker_deployments([f"{d.flow_name}/{d.name}" for d in deployments])
+    if clashes:
+        names = ", ".join(f"{n} (work pool {p})" for n, p in clashes)
+        raise ServeClash(
+            f"these deployments were registered by `prefect deploy` for a worker: {names}; run the worker "
+            "(`prefect worker start --pool jiuzhu`) instead of `jiuzhu serve`, or delete them first "
+            "(`prefect deployment delete NAME`) to serve them from this process (docs/operations.md)"
+        )
+    prefect_serve(*deployments)

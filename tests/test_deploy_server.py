@@ -110,3 +110,12 @@ def test_deploy_from_prefect_yaml_and_run_through_the_api(prefect_server, tmp_pa
         worker.wait(timeout=30)
     assert state == "COMPLETED", (tmp_path / "worker.log").read_text()[-3000:]
     assert (tmp_path / "home" / "warehouse" / "jiuzhu.duckdb").exists()
+
+    # `jiuzhu serve` now would take the worker's deployments over and drop their pull steps:
+    # it refuses in one line and serves nothing
+    served = subprocess.run([str(BIN / "jiuzhu"), "serve", "--home", str(tmp_path / "home")], env=env, cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    assert served.returncode == 1
+    assert served.stderr.strip().splitlines()[-1].startswith("jiuzhu: these deployments were registered by "
+                                                             "`prefect deploy` for a worker: ingest/ingest")
+    assert _get(f"{api}/deployments/{reference['id']}")["pull_steps"]  # untouched
