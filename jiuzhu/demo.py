@@ -2,16 +2,18 @@
 
 The demo creates its home itself (`synth`, then what `jiuzhu init` does: the
 warehouse, the reference tables, the file permissions). The synthetic home's
-year is replayed in order, the way the bureau would have lived it: the go-live baseline load, then one district cycle (ingest →
-crosscheck → close-month from the close day → sample → report → one digest per
-town) on every day the towns sent files, with `--as-of` standing in for
-today. Everything runs through Prefect (its temporary local server).
+year is replayed in order: the go-live baseline load, then one district cycle
+(ingest → crosscheck → close-month → sample → report → one digest per town) on
+each month's close day, with `--as-of` standing in for today, and one after the
+year's last registry extracts. It ends with the planted anomalies beside what
+was found, per rule. Everything runs through Prefect (its temporary local server).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 from jiuzhu.home import Home
@@ -38,17 +40,83 @@ def run_demo(home: Home, *, households: int, echo: Callable[[str], None]) -> Non
     reference_flow(home=str(home.root), as_of=summary.baseline_as_of.isoformat())
     echo(f"Prefect: go-live baseline load as of {summary.baseline_as_of} ...")
     ingest_flow(home=str(home.root), as_of=summary.baseline_as_of.isoformat(), baseline=True)
-    days = sorted(set(summary.submission_days))
+    days = cycle_days(summary.submission_days, summary.as_of)
     for n, day in enumerate(days, 1):
         echo(f"Prefect: district cycle {n}/{len(days)} as of {day} ...")
         cycle_flow(home=str(home.root), as_of=day.isoformat())
     echo(f"Replayed {len(days)} cycles in {time.perf_counter() - started:,.0f} s.")
     echo("")
+    echo("Planted anomalies (ground_truth.csv) and what the pipeline found:")
+    for line in planted_table(planted_and_found(home)):
+        echo("  " + line)
+    echo("")
     echo("What is where:")
     for label, path in places(home):
         echo(f"  {label:<34} {path}  ({_count(path)})")
     echo("")
-    echo("Open out/reports/<month>/report.html in a browser; query warehouse/analyst.duckdb with DuckDB.")
+    for line in next_steps(home):
+        echo(line)
+
+
+CLOSE_DAY = 25  # the synthetic towns file on the 5th, 15th and 25th; the district closes on the 25th
+
+
+def cycle_days(submission_days: list[date], year_end: date) -> list[date]:
+    """The days the demo runs a district cycle: each close day (its cycle ingests the month's
+    files so far, cross-checks, closes, and the month's first cycle samples and reports the
+    month before), then one cycle after the year's last registry extracts (dated `year_end`),
+    which reports December and cross-checks against those extracts."""
+    days = sorted({d for d in submission_days if d.day == CLOSE_DAY} | {max(submission_days)})
+    return [*days, year_end + timedelta(days=5)]
+
+
+def planted_and_found(home: Home) -> list[tuple[str, int, int]]:
+    """(rule, planted, found) per rule of ground_truth.csv: a planted case counts as found
+    when the warehouse holds a finding of that rule on that case (any status, since a
+    finding may since have been cleared or superseded); a planted file (P01/P02) when its
+    file got a finding of that rule."""
+    import polars as pl
+
+    from warehouse.connection import open_warehouse
+
+    truth = pl.read_csv(home.ground_truth, infer_schema=False).with_columns(pl.all().replace("", None))
+    with open_warehouse(home, flow="demo", read_only=True) as con:
+        found = con.sql("SELECT DISTINCT f.rule_id, f.town_code, f.case_no, p.rel_path FROM checks.findings f "
+                        "LEFT JOIN raw.file_paths p USING (file_sha256)").pl()
+    by_case = truth.filter(pl.col("case_no").is_not_null()).join(
+        found.select("rule_id", "town_code", "case_no").unique().with_columns(hit=pl.lit(True)),
+        on=["rule_id", "town_code", "case_no"], how="left")
+    by_file = truth.filter(pl.col("case_no").is_null()).join(
+        found.select("rule_id", pl.col("rel_path").alias("file")).unique().with_columns(hit=pl.lit(True)),
+        on=["rule_id", "file"], how="left")
+    rows = pl.concat([by_case, by_file], how="diagonal_relaxed").group_by("rule_id").agg(
+        planted=pl.len(), found=pl.col("hit").fill_null(False).sum()).sort("rule_id")
+    return [(r, int(p), int(f)) for r, p, f in rows.iter_rows()]
+
+
+def planted_table(rows: list[tuple[str, int, int]]) -> list[str]:
+    from checks.catalogue import RULES
+
+    lines = ["规则  埋设  发现  名称", "----  ----  ----  ----"]
+    lines += [f"{r:<4}  {p:>4}  {f:>4}  {RULES[r].title_zh if r in RULES else ''}" for r, p, f in rows]
+    lines.append(f"合计  {sum(p for _, p, _ in rows):>4}  {sum(f for _, _, f in rows):>4}")
+    return lines
+
+
+def next_steps(home: Home) -> list[str]:
+    reports = sorted((home.out / "reports").glob("*/report.html"))
+    report = reports[-1] if reports else home.out / "reports"
+    return [
+        "Where to look next:",
+        f"  the monthly report      open {report} in a browser (it works offline)",
+        "  the runs in Prefect     the demo used a temporary Prefect server; to keep the runs, start",
+        "                          `.venv/bin/prefect server start` and run the demo with",
+        "                          PREFECT_API_URL=http://127.0.0.1:4200/api, then open http://127.0.0.1:4200",
+        f"  a DuckDB query          .venv/bin/python -c \"import duckdb; print(duckdb.connect('{home.analyst}',"
+        " read_only=True).sql('SELECT period, sum(households_closing) FROM mart.caseload_monthly"
+        " GROUP BY ALL ORDER BY 1'))\"",
+        f"  open findings           .venv/bin/jiuzhu findings list --home {home.root}",
+    ]
 
 
 def places(home: Home) -> list[tuple[str, Path]]:

@@ -79,3 +79,21 @@ def test_a_filled_template_is_accepted_without_a_reading_error(home):
     assert (got["rows_read"], got["rows_accepted"]) == (1, 1)
     assert not set(got["findings_by_rule"]) & {"P01", "P02", "P03", "V03"}
     assert versions(home, "GN-1") == [("loaded", "approved", "2025-04", True)]
+
+
+def test_the_demo_table_counts_planted_anomalies_found_per_rule(home):
+    from jiuzhu.demo import planted_and_found, planted_table
+
+    blank = case("GN-2", members=((LI, "李四", "户主", "300"),), program="")
+    drop(home, GUNAN, "台账.csv", case("GN-1") + blank, at(25))
+    broken = home.inbox / GUNAN / "损坏.xlsx"
+    broken.write_bytes(b"not a workbook")
+    os.utime(broken, (at(25).timestamp(), at(25).timestamp()))
+    ingest_all(home, date(2025, 3, 25))
+    home.ground_truth.write_text(
+        "rule_id,town_code,case_no,id_no,file\n"
+        f"V03,{GUNAN},GN-2,,inbox/{GUNAN}/台账.csv\n"
+        f"V09,{GUNAN},GN-1,,inbox/{GUNAN}/台账.csv\n"  # planted, but GN-1 is right: not found
+        f"P01,{GUNAN},,,inbox/{GUNAN}/损坏.xlsx\n", encoding="utf-8")
+    assert planted_and_found(home) == [("P01", 1, 1), ("V03", 1, 1), ("V09", 1, 0)]
+    assert planted_table(planted_and_found(home))[-1].split() == ["合计", "3", "2"]
