@@ -22,12 +22,11 @@ from intake.discover import candidate_fields, candidate_from_fields, discover, s
 from intake.pipeline import IngestSettings, ParsedSubmission, acknowledge_known, ingest_file, parse_submission
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import load_reference
-from notify.digest import DigestItem
 from notify.queue import notify_or_queue, open_counts_by_tag
+from notify.sources import ingest_items
 from warehouse.audit import RunFailed, finish_run, inputs_digest, start_run
 from warehouse.connection import open_warehouse
 from warehouse.ingest_load import known_hashes
-from warehouse.sqlfiles import sql
 
 
 @task(cache_policy=NO_CACHE)
@@ -125,13 +124,7 @@ def notify_towns(home_root: str, run_id: str, as_of: str, cycle_id: str | None =
     home = Home(Path(home_root))
     ref = load_reference(home.reference)
     with open_warehouse(home, flow="ingest", ref=ref) as con:
-        new = con.sql(sql("notify/new_submission_findings"), params={"run_id": run_id}).pl()
-        items: dict[str, list[DigestItem]] = {}
-        for r in new.iter_rows(named=True):
-            items.setdefault(r["town_code"], []).append(
-                DigestItem("rejection", r["first_rule"], r["case_no"], f"{r['rules']}：{r['message']}",
-                           count=max(1, r["n"])))
-        return notify_or_queue(con, home, ref, run_id, items, open_counts_by_tag(con), "报送接收",
+        return notify_or_queue(con, home, ref, run_id, ingest_items(con, run_id), open_counts_by_tag(con), "报送接收",
                                parse_as_of(as_of), cycle_id, "ingest")
 
 

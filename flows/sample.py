@@ -23,12 +23,11 @@ from flows.runtime import report_failure
 from intake.inspections import ingest_inspections
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import Reference, load_reference
-from notify.digest import DigestItem
 from notify.queue import notify_or_queue, open_counts_by_tag
+from notify.sources import inspection_items
 from publish.spotcheck import default_period, draw_month, refresh_inspections_mart, render_month
 from warehouse.audit import finish_run, start_run
 from warehouse.connection import open_warehouse
-from warehouse.sqlfiles import sql
 
 RUN_LABEL = "入户抽查结果登记"
 
@@ -63,14 +62,9 @@ def notify_towns(
 ) -> dict:
     """One digest per town with S01 findings first raised by this run (kind 'inspection');
     queued instead when the run is part of a district cycle."""
-    new = con.sql(sql("spotcheck/new_s01"), params={"run_id": run_id}).pl()
-    if new.height == 0:
+    items = inspection_items(con, run_id)
+    if not items:
         return {}
-    items: dict[str, list[DigestItem]] = {}
-    for r in new.iter_rows(named=True):
-        items.setdefault(r["town_code"], []).append(
-            DigestItem("inspection", "S01", r["case_no"], r["message"])
-        )
     return notify_or_queue(
         con, home, ref, run_id, items, open_counts_by_tag(con), RUN_LABEL, as_of, cycle_id, flow_name
     )

@@ -27,8 +27,8 @@ from checks.validation import recheck_versions
 from flows.runtime import report_failure
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 from jiuzhu.reference import load_reference
-from notify.queue import notify_or_queue
 from notify.digest import DigestItem
+from notify.queue import notify_or_queue
 from warehouse.audit import inputs_digest, record_event, recorded_run
 from warehouse.connection import open_warehouse
 

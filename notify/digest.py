@@ -108,20 +108,31 @@ def _safe(text: object) -> str:
 
 
 def _code_spans(text: str) -> str:
-    """Set masked values as Markdown code spans so renderers keep their asterisks."""
-    return _MASKED.sub(lambda m: f"`{m.group(1)}`", text)
+    """Masked values with full-width asterisks (＊), which no Markdown renderer reads as emphasis and
+    which stay inline when a mail's HTML is turned into its plain-text part (a code span there
+    put each masked ID on a line of its own)."""
+    return _MASKED.sub(lambda m: m.group(1).replace("*", "＊"), text)
+
+
+_RULE_ID = re.compile(r"^[PVXMSB][0-9]{2}(、[PVXMSB][0-9]{2})*$")
 
 
 def _line(item: DigestItem, member: str | None) -> str:
     """One listed item; `member`: its member already masked."""
     parts = []
-    if item.case_no:
-        parts.append(f"案件 {_safe(item.case_no)}")
-    if item.rule_id:
-        parts.append(_safe(item.rule_id))
+    case = _safe(item.case_no) if item.case_no else ""
+    if case:
+        parts.append(f"案件 {case}")
+    rule = _safe(item.rule_id) if item.rule_id and _RULE_ID.match(item.rule_id) else ""
+    if rule:  # a rule id, not a kind's own code (HOLD, RECOVER: the heading says it)
+        parts.append(rule)
     if member:
         parts.append(f"成员 {member}")
-    parts.append(_safe(item.message) or "（无说明）")
+    message = _safe(item.message)
+    for said in (f"{rule}：" if rule else None, f"案件{case}：" if case else None):  # never said twice
+        if said and message.startswith(said):
+            message = message[len(said):]
+    parts.append(message or "（无说明）")
     text = "｜".join(parts)
     if item.count > 1:
         text += f"（共 {item.count} 处）"

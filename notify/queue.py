@@ -371,6 +371,15 @@ def open_counts_by_tag(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, in
     out: dict[str, dict[str, int]] = {}
     for town, family, n in rows:
         out.setdefault(town, {})[labels.get(family, family)] = n
+    # the district is told of its own rules' findings (M03, the bureau's annual review): their open count
+    from checks.crosscheck import RULES
+
+    district_rules = sorted(r for r, rule in RULES.items() if rule.to_district)
+    for rule_id, n in con.execute(
+        "SELECT rule_id, count(*) FROM checks.findings WHERE status = 'open' AND list_contains($rules, rule_id) "
+        "GROUP BY ALL ORDER BY 1", {"rules": district_rules}
+    ).fetchall():
+        out.setdefault("district", {})[f"{rule_id} {RULES[rule_id].title}"] = n
     return out
 
 

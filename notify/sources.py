@@ -32,13 +32,7 @@ def ingest_items(con: duckdb.DuckDBPyConnection, run_id: str) -> Items:
     items: Items = {}
     for r in new.iter_rows(named=True):
         items.setdefault(r["town_code"], []).append(
-            DigestItem(
-                "rejection",
-                r["first_rule"],
-                r["case_no"],
-                f"{r['rules']}：{r['message']}",
-                count=max(1, r["n"]),
-            )
+            DigestItem("rejection", r["rules"], r["case_no"], r["message"], count=max(1, r["n"]))
         )
     return items
 

@@ -77,15 +77,20 @@ def digest(town=TOWN, name=TOWN_NAME, items=None, open_counts=None, **kw):
 # ---------------------------------------------------------------- composition
 
 
+def shown(value: str) -> str:
+    """A masked value as digests show it: full-width asterisks, which no Markdown reads as markup."""
+    return mask(value).replace("*", "＊")
+
+
 def test_digest_masks_every_id_and_account_and_shows_masked_forms():
     d = digest()
     assert sensitive(d.title) == []
     assert sensitive(d.body) == []
     for value in (ID_A, ID_B, ID_C, ACCOUNT, ACCOUNT_16):
         assert value not in d.body
-        assert mask(value) in d.body
+        assert shown(value) in d.body
     # a 15-digit legacy ID is upgraded to 18 before masking
-    assert mask(ID_C) in d.body and "5002**********0025" in d.body
+    assert shown(ID_C) in d.body and "5002＊＊＊＊＊＊＊＊＊＊0025" in d.body
 
 
 def test_digest_title_and_sections_read_like_a_clerk_expects():
@@ -102,7 +107,7 @@ def test_digest_title_and_sections_read_like_a_clerk_expects():
         "## 仍未处理",
     ]
     line = next(x for x in d.body.splitlines() if "GN-2026-007" in x)
-    assert line == f"- 案件 GN-2026-007｜X02｜成员 `{mask(ID_B)}`｜名下有在用机动车，请入户核实"
+    assert line == f"- 案件 GN-2026-007｜X02｜成员 {shown(ID_B)}｜名下有在用机动车，请入户核实"
     assert "（共 2 处）" in next(x for x in d.body.splitlines() if "GN-2026-009" in x)
     tail = d.body.split("## 仍未处理", 1)[1]
     assert "- 新退回：4 项" in tail and "- 核对异常：2 项" in tail
@@ -137,7 +142,7 @@ def test_masked_values_survive_markdown_rendering_and_markup_is_neutralised():
     ]
     html = markdown.markdown(digest(items=items).body)
     for value in (ID_A, ACCOUNT, ACCOUNT_16):
-        assert mask(value) in html
+        assert shown(value) in html
     assert "<b>" not in html
     assert sensitive(html) == []
 
@@ -270,7 +275,7 @@ def test_json_target_from_notify_yaml_receives_the_masked_digest(tmp_path, recei
     assert post["title"] == d.title
     assert post["message"].strip() == d.body.strip()
     assert sensitive(json.dumps(post, ensure_ascii=False)) == []
-    assert mask(ID_A) in post["message"]
+    assert shown(ID_A) in post["message"]
     assert not (tmp_path / "out" / "outbox").exists()
 
 
@@ -362,7 +367,9 @@ def test_mailto_target_reaches_a_local_smtp_server(tmp_path):
         if part.get_content_maintype() == "text"
     ]
     assert texts and all(sensitive(t) == [] for t in texts)
-    assert any(mask(ID_A) in t for t in texts)
+    assert any(shown(ID_A) in t for t in texts)
+    # the plain-text part keeps each masked ID inside its line (an HTML code span used to break it out)
+    assert all(not line.strip().startswith(shown(ID_A)[:4]) for t in texts for line in t.splitlines())
     assert any("仍未处理" in t for t in texts)
 
 
@@ -431,3 +438,29 @@ def test_queued_items_are_stored_masked_in_order_and_flushed_as_one_digest_per_t
     assert set(bodies) == {TOWN, OTHER_TOWN}
     assert "新增 3 项" in bodies[TOWN] and "GN-2026-009" in bodies[TOWN] and "GN-2026-011" not in bodies[TOWN]
     assert all(sensitive(b) == [] for b in bodies.values())
+
+
+def test_digest_lines_say_each_thing_once_and_show_no_internal_codes():
+    items = [
+        DigestItem("rejection", "V11", "TK-1", "案件TK-1：特困供养人员未填写自理能力"),
+        DigestItem("hold", "HOLD", "DB-1", "自2025-06起暂停发放2个月：缺少银行账号", count=2),
+        DigestItem("rejection", "P01", None, "文件“三月台账.xlsx”：文件无法读取：Excel文件已损坏"),
+        DigestItem("rejection", "P02", None, "文件“补报.csv”：缺少必填列：身份证号"),
+    ]
+    lines = [x for x in digest(items=items).body.splitlines() if x.startswith("- ")]
+    assert "- 案件 TK-1｜V11｜特困供养人员未填写自理能力" in lines
+    assert "- 案件 DB-1｜自2025-06起暂停发放2个月：缺少银行账号（共 2 处）" in lines
+    assert any("三月台账.xlsx" in x for x in lines) and any("补报.csv" in x for x in lines)  # one line a file
+    assert "HOLD" not in digest(items=items).body
+
+
+def test_the_districts_digest_counts_its_open_annual_reviews(tmp_path):
+    from notify.queue import open_counts_by_tag
+    from warehouse.connection import open_warehouse
+
+    with open_warehouse(Home(tmp_path).ensure(), flow="test") as con:
+        con.execute("INSERT INTO checks.findings (finding_id, rule_id, severity, town_code, case_no, evidence_key, "
+                    "message, first_seen_run, last_seen_run, status, first_seen_on) VALUES "
+                    "('f1', 'M03', 'info', '500110001', 'TK-1', '2024-01-01', 'm', 'r', 'r', 'open', DATE '2025-01-01')")
+        counts = open_counts_by_tag(con)
+    assert counts["district"] == {"M03 特困人员逾期未年度核查": 1}
