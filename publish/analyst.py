@@ -7,15 +7,27 @@ being written. The same tables go to Parquet for tools whose DuckDB is older
 than ours (each file written to a temporary name and renamed; files of tables
 no longer exported are removed by the manifest, never by deleting the folder).
 
-Masking is decided per column name, so a column added later is covered too:
+The copy carries no free identifier (SPEC §9, issue 14). Masking is decided per
+column name, so a column added later is covered too, and every expression comes
+from transforms.identifiers (the one owner of masking):
 
 - ID numbers (`id_no`, `head_id_no`): first 4 and last 4 characters;
 - names (`name`, `payee_name`, `head_name`): the surname;
 - account numbers and holders (`account_no`, `account_holder`): dropped (`has_account` says
   whether there is an account);
-- hashes and run ids: the first 12 characters (version ids keep town and case);
-- free text (messages, evidence, remarks, reasons, JSON): digit runs of 12+ masked;
-- every other text column: digit runs of 16+ masked (a last guard).
+- keys that embed a case number or an ID (`version_id`, `first_version_id`, `finding_id`):
+  keyed hashes (HMAC-SHA256 under the home's `warehouse/analyst.key`), stable across rebuilds,
+  so they still join; every table with `town_code` and `case_no` gains `case_key`, the keyed
+  hash of the two, which joins cases even where a case number had to be masked;
+- file hashes and run ids: the first 12 characters;
+- `evidence_key`: a file hash shortened; one that holds an identifier (an account for X09)
+  becomes a keyed hash; a plate or a property number stays;
+- every other text column, case numbers, remarks, messages and JSON included: each ID number,
+  account and phone number in it masked (transforms.identifiers.mask_identifiers_expr); a
+  list, struct, map or JSON column is copied as its text, masked the same way.
+
+Tables that need no masking are copied by DuckDB alone; the others are streamed through Polars
+in batches, so memory stays bounded whatever the size of the warehouse.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,35 +44,29 @@ import duckdb
 import polars as pl
 
 from jiuzhu.home import Home, code_version, now_shanghai
+from transforms.identifiers import (
+    keyed_hash_expr,
+    mask_expr,
+    mask_identifiers_expr,
+    surname_expr,
+)
 from warehouse.sqlfiles import sql
 
 ID_COLUMNS = {"id_no", "head_id_no"}
 NAME_COLUMNS = {"name", "payee_name", "head_name"}
 DROPPED_COLUMNS = {"account_no", "account_holder"}
-SHORT_COLUMNS = {"finding_id", "run_id", "first_seen_run", "last_seen_run", "token", "seed_hex"}
-VERSION_COLUMNS = {"version_id", "first_version_id"}
+KEYED_COLUMNS = {"version_id", "first_version_id", "finding_id"}
+SHORT_COLUMNS = {"run_id", "first_seen_run", "last_seen_run", "token", "seed_hex"}
+CASE_KEY = "case_key"
 # left out of the copy where they are heavy and add nothing an analyst needs
 # (the version of a payment line follows from its case and month owed)
 OMITTED = {("pay", "payments"): {"version_id", "bank"}}
-GUARD_DIGITS = 16  # runs of this many digits are masked in any text column
-SCRUB_DIGITS = 12  # ... and of this many in free text
-FREE_TEXT_COLUMNS = {
-    "message",
-    "evidence",
-    "remark",
-    "clear_reason",
-    "void_reason",
-    "bank_reason",
-    "error",
-    "problem",
-    "params_json",
-    "summary_json",
-    "detail_json",
-    "village",
-    "reason",
-    "note",
-    "decided_by",
-}
+# no identifier is shorter than this (a landline with a 3-digit area code and 7 digits): a text
+# column whose longest value is shorter is copied as it is
+SHORTEST_IDENTIFIER = 10
+BATCH_ROWS = 1_000_000
+KEY_FILE = "analyst.key"
+_HEX64 = r"^[0-9a-f]{64}$"
 
 
 @dataclass(frozen=True)
@@ -73,47 +80,128 @@ class Exported:
         return f"{self.schema}.{self.table}"
 
 
+# ---------------------------------------------------------------- the key
+
+
+def analyst_key_path(home: Home) -> Path:
+    """The key of the copy's pseudonyms: in the warehouse folder, never under out/."""
+    return home.warehouse_dir / KEY_FILE
+
+
+def analyst_key(home: Home) -> bytes:
+    """The home's analyst key: 32 random bytes written once (0600, as hex) and read ever after,
+    so the keyed hashes are the same in every rebuild. Losing the file changes every pseudonym."""
+    path = analyst_key_path(home)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            os.write(fd, (secrets.token_hex(32) + "\n").encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(part, path)  # never replaces a key that another process wrote first
+        except FileExistsError:
+            pass
+        finally:
+            part.unlink(missing_ok=True)
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ValueError(
+            f"{path} does not hold a 64-hex-digit key: restore it from a backup (deleting it changes "
+            "every version_id, finding_id and case_key of the analysts' copy)"
+        )
+    return key
+
+
+# ---------------------------------------------------------------- masking plan
+
+
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def column_expression(column: str, data_type: str, max_length: int | None = None) -> str | None:
-    """The masked SELECT expression of one column (None: the column is dropped).
+def column_treatment(column: str, data_type: str, max_length: int | None = None) -> str:
+    """How one column is copied: drop, id, name, keyed, short, evidence, text, as_text or keep.
 
-    `max_length`, the longest value of a text column, spares the digit-run scrubbing where no
-    value is long enough to hold such a run (IDs and names are masked whatever their length)."""
-    q = _quote(column)
+    `max_length`, the longest value of a text column, spares the scan where no value is long
+    enough to hold an identifier (IDs and names are masked whatever their length)."""
     if column in DROPPED_COLUMNS:
-        return None
+        return "drop"
     if data_type != "VARCHAR":
-        return q
+        # a list, struct, map or JSON column could carry text: copied as text and scanned
+        return "as_text" if any(t in data_type for t in ("VARCHAR", "JSON", "BLOB", "MAP", "STRUCT")) else "keep"
     if column in ID_COLUMNS:
-        return f"jz_mask({q}) AS {q}"
+        return "id"
     if column in NAME_COLUMNS:
-        return f"jz_surname({q}) AS {q}"
-    if column in VERSION_COLUMNS:
-        return f"jz_version({q}) AS {q}"
+        return "name"
+    if column in KEYED_COLUMNS:
+        return "keyed"
     if column in SHORT_COLUMNS or column.endswith("sha256"):
-        return f"jz_short({q}) AS {q}"
-    if column == "evidence_key":  # the file hash for P/V findings, else a plate, property, company ...
-        return (
-            f"CASE WHEN regexp_matches({q}, '^[0-9a-f]{{64}}$') THEN jz_short({q}) ELSE jz_scrub({q}) END "
-            f"AS {q}"
-        )
-    short = max_length is not None
-    if column in FREE_TEXT_COLUMNS or column.startswith("raw_"):
-        return q if short and max_length < SCRUB_DIGITS else f"jz_scrub({q}) AS {q}"
-    return q if short and max_length < GUARD_DIGITS else f"jz_guard({q}) AS {q}"
+        return "short"
+    if column == "evidence_key":  # the file hash for P/V findings, else a plate, property, account ...
+        return "evidence"
+    if max_length is not None and max_length < SHORTEST_IDENTIFIER:
+        return "keep"
+    return "text"
 
 
-def select_list(columns: list[tuple[str, str]], lengths: dict[str, int | None] | None = None) -> str:
+def masking_plan(
+    columns: list[tuple[str, str]], lengths: dict[str, int | None] | None = None
+) -> list[tuple[str, str]]:
+    """(column, treatment) for every column of a table, in order."""
     lengths = lengths or {}
-    parts = [
-        e for name, kind in columns if (e := column_expression(name, kind, lengths.get(name))) is not None
-    ]
-    if any(name == "account_no" for name, _ in columns):
-        parts.append('"account_no" IS NOT NULL AS has_account')
-    return ", ".join(parts)
+    return [(name, column_treatment(name, kind, lengths.get(name))) for name, kind in columns]
+
+
+def needs_masking(plan: list[tuple[str, str]]) -> bool:
+    names = {c for c, _ in plan}
+    return any(t != "keep" for _, t in plan) or {"town_code", "case_no"} <= names
+
+
+def mask_frame(frame: pl.DataFrame, plan: list[tuple[str, str]], key: bytes) -> pl.DataFrame:
+    """One batch of a table, masked by its plan (pure: frame in, frame out)."""
+    exprs: list[pl.Expr] = []
+    for name, treatment in plan:
+        col = pl.col(name)
+        if treatment == "drop":
+            continue
+        if treatment == "id":
+            col = mask_expr(col)
+        elif treatment == "name":
+            col = surname_expr(col)
+        elif treatment == "keyed":
+            col = keyed_hash_expr(col, key)
+        elif treatment == "short":
+            col = col.str.slice(0, 12)
+        elif treatment == "evidence":
+            masked = mask_identifiers_expr(col)
+            col = (
+                pl.when(col.str.contains(_HEX64))
+                .then(col.str.slice(0, 12))
+                .when(masked != col)
+                .then(keyed_hash_expr(col, key))
+                .otherwise(col)
+            )
+        elif treatment in ("text", "as_text"):
+            col = mask_identifiers_expr(col)
+        exprs.append(col.alias(name))
+    names = {c for c, _ in plan}
+    if {"town_code", "case_no"} <= names:
+        exprs.append(
+            keyed_hash_expr(pl.concat_str([pl.col("town_code"), pl.col("case_no")], separator="\x1f"), key)
+            .alias(CASE_KEY)
+        )
+    if "account_no" in names:
+        exprs.append(pl.col("account_no").is_not_null().alias("has_account"))
+    return frame.select(exprs)
 
 
 def text_lengths(
@@ -141,14 +229,58 @@ def analyst_dir(home: Home) -> Path:
     return home.out / "analyst"
 
 
+# ---------------------------------------------------------------- building
+
+
+def _copy_table(
+    con: duckdb.DuckDBPyConnection,
+    target: str,
+    source: str,
+    plan: list[tuple[str, str]],
+    key: bytes,
+) -> None:
+    """CREATE TABLE target from source: by DuckDB alone when nothing is masked, else streamed
+    through `mask_frame` in batches of BATCH_ROWS (the reader on its own cursor)."""
+    columns = ", ".join(
+        f"CAST({_quote(c)} AS VARCHAR) AS {_quote(c)}" if t == "as_text" else _quote(c) for c, t in plan
+    )
+    if not needs_masking(plan):
+        con.execute(f"CREATE TABLE {target} AS SELECT {columns} FROM {source}")
+        return
+    reader_con = con.cursor()
+    try:
+        reader = reader_con.sql(f"SELECT {columns} FROM {source}").fetch_record_batch(BATCH_ROWS)
+        created = False
+        for batch in reader:
+            masked = mask_frame(pl.from_arrow(batch), plan, key)
+            _write(con, target, masked, created)
+            created = True
+        if not created:  # an empty table keeps its columns
+            empty = pl.from_arrow(reader.schema.empty_table())
+            _write(con, target, mask_frame(empty, plan, key), False)
+    finally:
+        reader_con.close()
+
+
+def _write(con: duckdb.DuckDBPyConnection, target: str, frame: pl.DataFrame, append: bool) -> None:
+    con.register("analyst_batch", frame.to_arrow())
+    try:
+        if append:
+            con.execute(f"INSERT INTO {target} SELECT * FROM analyst_batch")
+        else:
+            con.execute(f"CREATE TABLE {target} AS SELECT * FROM analyst_batch")
+    finally:
+        con.unregister("analyst_batch")
+
+
 def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: str | None = None) -> dict:
     """Rebuild warehouse/analyst.duckdb and out/analyst/*.parquet from the warehouse `con`."""
     target = home.analyst
     target.parent.mkdir(parents=True, exist_ok=True)
+    key = analyst_key(home)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     parquet_dir = analyst_dir(home)
     parquet_dir.mkdir(parents=True, exist_ok=True)
-    con.execute(sql("mart/analyst_macros"))
     tables = exported_columns(con)
     exported: list[Exported] = []
     written: list[tuple[Path, Path]] = []
@@ -159,14 +291,10 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
     try:
         for (schema, table), columns in sorted(tables.items()):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.{_quote(schema)}")
-            lengths = text_lengths(con, schema, table, columns)
-            con.execute(
-                f"CREATE TABLE {alias}.{_quote(schema)}.{_quote(table)} AS "
-                f"SELECT {select_list(columns, lengths)} FROM {_quote(schema)}.{_quote(table)}"
-            )
-            rows = con.execute(f"SELECT count(*) FROM {alias}.{_quote(schema)}.{_quote(table)}").fetchall()[
-                0
-            ][0]
+            plan = masking_plan(columns, text_lengths(con, schema, table, columns))
+            name = f"{alias}.{_quote(schema)}.{_quote(table)}"
+            _copy_table(con, name, f"{_quote(schema)}.{_quote(table)}", plan, key)
+            rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
             exported.append(Exported(schema, table, rows))
         built_at = now_shanghai()
         about = pl.DataFrame(
@@ -175,12 +303,8 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
                 "rows": [e.rows for e in exported],
             }
         ).with_columns(period=pl.lit(period), built_at=pl.lit(built_at), code_version=pl.lit(code_version()))
-        con.register("analyst_about", about.to_arrow())
-        try:
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.meta")
-            con.execute(f"CREATE TABLE {alias}.meta.about AS SELECT * FROM analyst_about")
-        finally:
-            con.unregister("analyst_about")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.meta")
+        _write(con, f"{alias}.meta.about", about, False)
         exported.append(Exported("meta", "about", about.height))
         for e in exported:
             final = parquet_dir / f"{e.name}.parquet"

@@ -49,9 +49,10 @@ def write_json(path: Path, payload: Mapping) -> Path:
 
 LARGE_ROWS = 2_000  # above this many rows in all, the Rust writer (about 10x faster) is used
 MAX_WIDTH = 50  # characters: wider text wraps (a wrapped column) or is cut on screen, never on paper
-WRAP_WIDTH = 60  # the width of a wrapped column such as 问题
+WRAP_WIDTH = 40  # the width of a wrapped column such as 问题
 MAX_NOTES = 2_000  # cell comments per sheet (each costs ~0.1 ms and a shape in the file)
-A4 = 9  # Excel's paper size code
+A4, A3 = 9, 8  # Excel's paper size codes
+A4_WIDTH = 160  # characters of column width that still read on an A4 landscape page; wider sheets print on A3
 
 
 def display_width(text: str) -> int:
@@ -116,7 +117,11 @@ def write_workbook(path: Path, sheets: Mapping[str, pl.DataFrame], *, widths: Ma
             ws.write_string(0, c, str(name), head)
             ws.set_column(c, c, fitted[name], wrap_fmt if name in wrap else None)
         faults = _marks_by_cell(frame, (marks or {}).get(sheet_name))
+        wrapped = [(i, fitted[name]) for i, name in enumerate(frame.columns) if name in wrap]
         for r, row in enumerate(frame.iter_rows(), start=1):
+            lines = max((-(-display_width(str(row[i] or "")) // max(1, w - 2)) for i, w in wrapped), default=1)
+            if lines > 1:  # wrapped text: the row tall enough to show it (neither Excel nor LibreOffice does)
+                ws.set_row(r, 15 * min(lines, 12))
             for c, value in enumerate(row):
                 at_fault = (r - 1, c) in faults
                 if value is None:
@@ -141,7 +146,7 @@ def write_workbook(path: Path, sheets: Mapping[str, pl.DataFrame], *, widths: Ma
         if frame.width:
             ws.autofilter(0, 0, max(frame.height, 1), frame.width - 1)
         ws.set_landscape()
-        ws.set_paper(A4)
+        ws.set_paper(A4 if sum(fitted.values()) <= A4_WIDTH else A3)
         ws.fit_to_pages(1, 0)
         ws.repeat_rows(0)
         ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
@@ -198,7 +203,8 @@ def _write_large_workbook(path: Path, sheets: Mapping[str, pl.DataFrame], *,
         payload.append((sheet, _for_rust_writer(frame)))
         col_widths[sheet] = column_widths(frame, wrap) | dict(widths or {})
         col_formats[sheet] = {c: Format().set_text_wrap() for c in wrap if c in frame.columns}
-        page[sheet] = {"landscape": True, "paper_size": A4, "fit_to_pages": (1, 0), "repeat_rows": 0,
+        paper = A4 if sum(col_widths[sheet].values()) <= A4_WIDTH else A3
+        page[sheet] = {"landscape": True, "paper_size": paper, "fit_to_pages": (1, 0), "repeat_rows": 0,
                        "footer": "&C第 &P 页，共 &N 页"}
         filters[sheet] = True
     write_worksheets(payload, str(tmp), freeze_panes={"general": {"row": 1, "col": 0}}, bold_headers=True,

@@ -12,6 +12,7 @@ summed counts. Files are written to a temporary name and renamed into place.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -32,6 +33,8 @@ FIXED_CREATED = datetime(2000, 1, 1)
 BUREAU = "綦江区民政局"
 TITLE = "綦江区城乡低保和特困人员救助供养统计月报"
 TOTAL = "合计"
+
+log = logging.getLogger("jiuzhu.report")
 
 
 @dataclass(frozen=True)
@@ -683,11 +686,155 @@ def _definitions_sheet(book: _Book, data: ReportData, title: str) -> None:
 # ---------------------------------------------------------------- public edition
 
 
-def public_cells(data: ReportData, threshold: int = 5) -> pl.DataFrame:
-    """The public edition's figures per town (rows) and program (columns) with
-    suppression decided across every published table (see transforms.suppression)."""
+# the relations a reader of the public edition knows (its 说明 says so), besides the totals:
+# last month's closing + new − exits = this month's closing; new ≤ closing (in either month),
+# exits ≤ last month's closing, denials ≤ decisions. Last month's edition takes part with the
+# two of its tables that these relations reach: its closing and its new households.
+PRIOR = "@prior"
+PRIOR_CLOSING = "households_closing" + PRIOR
+PRIOR_NEW = "households_new" + PRIOR
+PRIOR_MEASURES = {"households_closing": PRIOR_CLOSING, "households_new": PRIOR_NEW}
+PUBLIC_LINKS = (
+    {"households_closing": 1, PRIOR_CLOSING: -1, "households_new": -1, "households_exits": 1},
+)
+PUBLIC_ORDERS = (
+    ("households_new", "households_closing"),
+    (PRIOR_NEW, PRIOR_CLOSING),
+    ("households_exits", PRIOR_CLOSING),
+    ("denials", "decisions"),
+)
+
+
+def _previous_period(period: str) -> str:
+    year, month = (int(x) for x in period.split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def read_public(path: Path, data: ReportData) -> pl.DataFrame:
+    """The cells of a published public edition as printed: town_code (or 合计), program (or 合计),
+    measure, shown (the figure as text, "<5" or "×")."""
+    from python_calamine import CalamineWorkbook
+
+    keys = {c.header: c.key for c in PUBLIC_MEASURES}
+    programs = dict(data.programs.select("program_label", "program").iter_rows())
+    book = CalamineWorkbook.from_path(str(path))
+    out: list[tuple[str, str, str, str]] = []
+    for name in book.sheet_names:
+        if name != "汇总" and name != "分镇街合计" and name not in programs:
+            continue
+        rows = book.get_sheet_by_name(name).to_python()
+        head = next(i for i, r in enumerate(rows) if any(v in keys for v in r))
+        columns = {j: keys[v] for j, v in enumerate(rows[head]) if v in keys}
+        for r in rows[head + 1 :]:
+            if name == "汇总":
+                town, program = TOTAL, programs.get(str(r[0]), TOTAL if r[0] == TOTAL else None)
+            else:
+                town = TOTAL if str(r[1]).startswith(TOTAL) else str(r[0])
+                program = TOTAL if name == "分镇街合计" else programs[name]
+            if program is None or not town:
+                continue
+            for j, key in columns.items():
+                value = r[j]
+                out.append((town, program, key, value if isinstance(value, str) else _number_text(value)))
+    return pl.DataFrame(
+        out,
+        schema={"town_code": pl.String, "program": pl.String, "measure": pl.String, "shown": pl.String},
+        orient="row",
+    ).unique(maintain_order=True)
+
+
+def _number_text(value) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() else str(value)
+
+
+def _with_totals(frame: pl.DataFrame) -> pl.DataFrame:
+    """town_code, program, measure, value with the towns' and programs' totals added."""
+    keys = ["measure"]
+    by_town = frame.group_by("town_code", *keys).agg(pl.col("value").sum()).with_columns(program=pl.lit(TOTAL))
+    by_program = frame.group_by("program", *keys).agg(pl.col("value").sum()).with_columns(
+        town_code=pl.lit(TOTAL)
+    )
+    grand = frame.group_by(*keys).agg(pl.col("value").sum()).with_columns(
+        town_code=pl.lit(TOTAL), program=pl.lit(TOTAL)
+    )
+    parts = [frame, *(f.select(frame.columns) for f in (by_town, by_program, grand))]
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def _prior_truth(data: ReportData) -> pl.DataFrame:
+    """Last month's closing households and, when the marts hold last month, its new households,
+    per town and program with the totals (town_code, program, measure, value). The closing is
+    this month's opening (期初 = 上月期末)."""
+    towns = data.towns["town_code"].to_list()
+    frame = period_frame(data).filter(pl.col("town_code").is_in(towns))
+    if "households_opening" in frame.columns:
+        opening = pl.col("households_opening").fill_null(0)
+    else:  # the balance, when the marts give no opening
+        opening = pl.col("households_closing") - pl.col("households_new") + pl.col("households_exits")
+    parts = [frame.select("town_code", "program", pl.lit(PRIOR_CLOSING).alias("measure"), opening.alias("value"))]
+    before = data.stats.filter(
+        (pl.col("period") == _previous_period(data.period)) & pl.col("town_code").is_in(towns)
+    )
+    if before.height:
+        parts.append(
+            before.select(
+                "town_code",
+                "program",
+                pl.lit(PRIOR_NEW).alias("measure"),
+                pl.col("households_new").fill_null(0).alias("value"),
+            )
+        )
+    return _with_totals(pl.concat(parts, how="vertical_relaxed"))
+
+
+def _all_printed(truth: pl.DataFrame) -> pl.DataFrame:
+    return truth.filter(pl.col("measure") == PRIOR_CLOSING).with_columns(shown=pl.col("value").cast(pl.String))
+
+
+def prior_cells(home: Home, data: ReportData, threshold: int = 5) -> tuple[pl.DataFrame, str]:
+    """Last month's closing and new households as the public saw them, for the relations with
+    this month: town_code, program, measure, value (the true figure), shown (what was printed).
+
+    What was printed comes from last month's public edition on disk. Without that file (or last
+    month's statistics), or when the file no longer agrees with the warehouse, last month's
+    closing is taken as printed in full (the attacker knowing most). Returns the cells and which
+    of 'edition', 'missing' or 'disagrees' applied."""
+    truth = _prior_truth(data)
+    path = public_path(home, _previous_period(data.period))
+    if not path.is_file() or PRIOR_NEW not in truth["measure"].to_list():
+        return _all_printed(truth), "missing"
+    printed = read_public(path, data).with_columns(pl.col("measure").replace_strict(PRIOR_MEASURES, default=None))
+    cells = truth.join(printed, on=["town_code", "program", "measure"], how="left")
+    mark = primary_mark(threshold)
+    agrees = (
+        pl.when(pl.col("shown").is_null())
+        .then(False)
+        .when(pl.col("shown") == mark)
+        .then(pl.col("value") < threshold)
+        .when(pl.col("shown") == COMPLEMENT_MARK)
+        .then(pl.col("value") >= threshold)
+        .otherwise(pl.col("shown") == pl.col("value").cast(pl.String))
+    )
+    if not cells.select(agrees.all()).item():
+        log.warning(
+            "public edition %s: %s no longer agrees with the warehouse; its closing figures are taken as "
+            "all printed",
+            data.period,
+            path.name,
+        )
+        return _all_printed(truth), "disagrees"
+    return cells, "edition"
+
+
+def public_cells(data: ReportData, threshold: int = 5, prior: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The public edition's figures per town (rows) and program (columns) with suppression
+    decided across every published table and last month's edition (see transforms.suppression).
+    `prior`: last month's cells as printed (prior_cells); None: its closing as if all printed."""
     frame = period_frame(data).filter(pl.col("town_code").is_in(data.towns["town_code"].to_list()))
     keys = [c.key for c in PUBLIC_MEASURES]
+    if prior is None:
+        prior = _all_printed(_prior_truth(data))
     frame = frame.select("town_code", "program", *keys, "households_paid")
     return crosstab_cells(
         frame,
@@ -697,14 +844,18 @@ def public_cells(data: ReportData, threshold: int = 5) -> pl.DataFrame:
         total_label=TOTAL,
         counts=[c.key for c in PUBLIC_MEASURES if c.kind == "count"],
         primary_from={"money_paid": "households_paid"},
-        pairs=[("households_new", "households_exits")],
+        prior=prior.select("town_code", "program", "measure", "value", "shown"),
+        links=PUBLIC_LINKS,
+        orders=PUBLIC_ORDERS,
         threshold=threshold,
     )
 
 
 def write_public(home: Home, data: ReportData, threshold: int = 5) -> tuple[Path, pl.DataFrame]:
-    """统计月报_<YYYY-MM>_公开版.xlsx; returns the path and the cells (with what was hidden)."""
-    cells = public_cells(data, threshold)
+    """统计月报_<YYYY-MM>_公开版.xlsx; returns the path and the cells (with what was hidden).
+    Reads last month's public edition, when there is one, for what it printed."""
+    prior, _how = prior_cells(home, data, threshold)
+    cells = public_cells(data, threshold, prior)
     path = public_path(home, data.period)
     tmp = _atomic(path)
     book = _Book(tmp)

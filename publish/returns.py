@@ -18,6 +18,7 @@ from jiuzhu.home import Home
 from jiuzhu.reference import Reference
 from publish.files import write_json, write_workbook
 from transforms.returns import cell_marks, return_rows
+from transforms.submission import REQUIRED_CELLS
 
 NAME_MAX_BYTES = 255  # the longest file name Linux file systems take, in bytes
 TEMP_NAME_EXTRA_BYTES = len(".") + len(".XXXXXXXX.tmp")  # publish.files.atomic_target: .<name>.<8 random>.tmp
@@ -96,6 +97,10 @@ def write_return_files(home: Home, ref: Reference, file_row: dict, rows: pl.Data
     if rows is not None:
         headers = chinese_headers(ref)
         sheet = return_rows(rows, findings.select("case_key", "source_row", "rule_id", "message"), headers)
+        # a column the town left empty throughout is left out (the required ones never are), so the
+        # sheet prints readably; sent back without it, the file is read the same
+        keep = {"行号", "处理结果", "问题", *(headers.get(f, f) for f in REQUIRED_CELLS)}
+        sheet = sheet.select([c for c in sheet.columns if c in keep or sheet[c].null_count() < sheet.height])
         marks = cell_marks(rows, findings.select("case_key", "source_row", "field", "rule_id", "message"), headers)
         write_workbook(workbook, {"问题清单": sheet}, wrap=("问题",), marks={"问题清单": marks})
     write_json(receipt, payload)

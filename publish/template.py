@@ -148,8 +148,7 @@ def write_template(home: Home, ref: Reference, town_code: str, on: date) -> Path
     ws.freeze_panes(1, 2)
     ws.set_landscape()
     ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
+    ws.repeat_rows(0)  # 37 columns: printed across pages at a readable size, the header on each
     notes = wb.add_worksheet("填表说明")
     notes.set_column(0, 0, 40)
     notes.set_column(1, 1, 90, wb.add_format({"text_wrap": True, "valign": "top"}))
