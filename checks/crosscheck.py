@@ -33,7 +33,6 @@ import polars as pl
 from checks.catalogue import RULES as CATALOGUE
 from checks.findings import finding_id_expr
 from checks.lifecycle import apply_checked_findings, escalation_days
-from intake.registries import SOURCE_LABELS
 from jiuzhu.home import now_shanghai
 from jiuzhu.reference import Reference
 from transforms.calendar import WorkingCalendar
@@ -86,10 +85,6 @@ class CrossRule:
     @property
     def title(self) -> str:
         return CATALOGUE[self.rule_id].title_zh
-
-    @property
-    def source_label(self) -> str:
-        return SOURCE_LABELS.get(self.source, self.source)
 
     @property
     def sql(self) -> str:

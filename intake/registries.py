@@ -61,17 +61,6 @@ SOURCES: dict[str, dict[str, str]] = {
     "deposits": {"id_no": "id", "institution": "text", "balance": "money", "as_of": "date"},
 }
 ACCUMULATING = frozenset({"deaths"})  # a recorded death is never cleared by a later extract
-SOURCE_LABELS = {
-    "deaths": "死亡登记",
-    "vehicles": "车辆登记",
-    "real_estate": "不动产登记",
-    "business": "市场主体登记",
-    "social_insurance": "社会保险",
-    "provident_fund": "住房公积金",
-    "public_payroll": "财政供养人员",
-    "deposits": "金融存款",
-    "cases": "在保及申请案件",
-}
 SUFFIXES = (".csv", ".parquet")
 DECODED_VIEW = "_reg_decoded"  # a GB18030 CSV decoded in Python, registered for the duration of one load
 _NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})(\.csv|\.parquet)$", re.IGNORECASE)

@@ -42,6 +42,7 @@ SCHEMAS: dict[str, dict[str, pl.DataType]] = {
     "codes": {"field": S, "label": S, "code": S},
     "officers": {"officer": S, "name": S, "role": S, "active_from": D, "active_to": D},
     "settings": {"key": S, "value": S},
+    "registry_sources": {"source": S, "label": S},
 }
 
 
@@ -166,6 +167,11 @@ class Reference:
         """Chinese label -> code for one coded field (SPEC §2 value lists)."""
         rows = self.tables["codes"].filter(pl.col("field") == field_name)
         return dict(zip(rows["label"].to_list(), rows["code"].to_list(), strict=True))
+
+    def source_labels(self) -> dict[str, str]:
+        """Registry source -> its Chinese name, as the 核对报告 shows it (registry_sources table)."""
+        t = self.tables["registry_sources"]
+        return dict(zip(t["source"].to_list(), t["label"].to_list(), strict=True))
 
     def header_map(self) -> dict[str, str]:
         """Any accepted header (Chinese, English, synonym) -> canonical field."""

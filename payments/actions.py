@@ -26,14 +26,21 @@ class PaymentActionError(ValueError):
     """An action that cannot be taken; the message says why, in one line."""
 
 
-def _officer(ref: Reference, officer: str, on: date) -> None:
-    if not ref.is_officer(officer, on):
-        raise PaymentActionError(f"{officer!r} is not an officer in the officers reference table")
+def _officer(ref: Reference, officer: str, on: date) -> str:
+    """The officer number of the authenticated account acting (the command line and the workbench
+    authenticate it: jiuzhu/accounts.py); it must be listed in the officers table on `on`."""
+    from checks.lifecycle import FindingError, resolve_officer
+
+    try:
+        return resolve_officer(ref, officer, on)
+    except FindingError:
+        raise PaymentActionError(
+            f"{officer!r} is not an officer in the officers reference table on {on}") from None
 
 
 def void_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, *, officer: str, reason: str,
-               on: date) -> int:
-    _officer(ref, officer, on)
+               on: date, run_id: str | None = None) -> int:
+    officer = _officer(ref, officer, on)
     if not reason.strip():
         raise PaymentActionError("voiding a batch needs a reason")
     rows = con.execute("SELECT status FROM pay.batches WHERE batch_no = ?", [batch_no]).fetchall()
@@ -56,7 +63,7 @@ def void_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, *,
                     "WHERE batch_no = ? AND status = 'exported'", [now, batch_no])
         con.execute("UPDATE pay.batches SET status = 'voided', voided_at = ?, voided_by = ?, void_reason = ? "
                     "WHERE batch_no = ?", [now, officer, reason, batch_no])
-        record_event(con, None, "batch_voided", {"batch_no": batch_no, "officer": officer, "reason": reason,
+        record_event(con, run_id, "batch_voided", {"batch_no": batch_no, "officer": officer, "reason": reason,
                                                  "lines": len(lines)})
         con.execute("COMMIT")
     except BaseException:
@@ -66,9 +73,9 @@ def void_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, *,
 
 
 def reissue_line(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, line_no: int, *, officer: str,
-                 reason: str, on: date) -> None:
+                 reason: str, on: date, run_id: str | None = None) -> None:
     """Lift the B01 hold of a failed line so the next close pays the month again (as arrears)."""
-    _officer(ref, officer, on)
+    officer = _officer(ref, officer, on)
     rows = con.execute("SELECT town_code, case_no, status FROM pay.payments WHERE batch_no = ? AND line_no = ?",
                        [batch_no, line_no]).fetchall()
     if not rows:
@@ -82,7 +89,7 @@ def reissue_line(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, 
             "UPDATE checks.findings SET status = 'cleared', status_changed_on = ?, cleared_by = ?, clear_reason = ? "
             "WHERE rule_id = 'B01' AND status = 'open' AND town_code = ? AND case_no = ?",
             [on, officer, f"重新发放：{reason}", town, case])
-        record_event(con, None, "line_reissued", {"batch_no": batch_no, "line_no": line_no, "officer": officer,
+        record_event(con, run_id, "line_reissued", {"batch_no": batch_no, "line_no": line_no, "officer": officer,
                                                   "reason": reason})
         con.execute("COMMIT")
     except BaseException:
@@ -93,8 +100,9 @@ def reissue_line(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, 
 def one_off_people(con: duckdb.DuckDBPyConnection, ref: Reference, as_of: date) -> pl.DataFrame:
     """Covered members of the cases active in the occasion's month and not held then (the
     close's own holds), never a person recorded dead before the occasion date (SPEC §6)."""
-    from payments.close import close_inputs, go_live_month
+    from payments.close import close_inputs
     from transforms.payments import payable_months
+    from warehouse.closes import go_live_month
 
     month = as_of.replace(day=1)
     inputs = close_inputs(con, ref, go_live=month, period=month, as_of=as_of)
@@ -111,11 +119,13 @@ def one_off_people(con: duckdb.DuckDBPyConnection, ref: Reference, as_of: date) 
 
 
 def one_off(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, *, occasion: str, as_of: date,
-            run_id: str) -> dict:
+            run_id: str, officer: str | None = None) -> dict:
     """One line per covered person of every active case, keyed by (id_no, occasion):
-    run twice, it pays once. Amounts per person from settings (dibao 50, tekun 70)."""
+    run twice, it pays once. Amounts per person from settings (dibao 50, tekun 70).
+    `officer`: the authenticated officer who ordered it (`jiuzhu payments one-off`), audited."""
     from payments.close import write_period_files
 
+    officer = _officer(ref, officer, as_of) if officer is not None else None
     if not occasion.strip():
         raise PaymentActionError("a one-off payment needs an occasion, e.g. 2026春节")
     family = dict(zip(ref["programs"]["program"], ref["programs"]["family"], strict=True))
@@ -170,7 +180,8 @@ def one_off(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, *, occas
                 con.execute("INSERT INTO pay.payments BY NAME SELECT * FROM new_one_off")
                 con.execute("INSERT INTO pay.one_off_keys SELECT id_no, occasion, batch_no, line_no FROM new_one_off")
         record_event(con, run_id, "one_off_exported", {"occasion": occasion, "batches": len(batches),
-                                                       "lines": sum(g.height for g in lines)})
+                                                       "lines": sum(g.height for g in lines),
+                                                       **({"officer": officer} if officer else {})})
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -184,18 +195,14 @@ RECOVERY_ACTIONS = ("recovered", "waived")
 
 
 def record_recovery(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, line_no: int, *,
-                    action: str, officer: str, reason: str, on: date, amount: str | None = None) -> dict:
+                    action: str, officer: str, reason: str, on: date, amount: str | None = None,
+                    run_id: str | None = None) -> dict:
     """An officer records money of a line on the 应追回 register as recovered or waived
     (audited, with the amount). Without an amount, what is still outstanding. The line
     leaves the list once recovered and waived amounts reach what was due."""
-    from checks.lifecycle import FindingError, resolve_officer
-
     if action not in RECOVERY_ACTIONS:
         raise PaymentActionError(f"action must be recovered or waived, got {action!r}")
-    try:
-        code = resolve_officer(ref, officer, on)
-    except FindingError as exc:
-        raise PaymentActionError(str(exc)) from exc
+    code = _officer(ref, officer, on)
     if not (reason or "").strip():
         raise PaymentActionError("recording a recovery or a waiver needs a reason")
     con.execute("BEGIN TRANSACTION")
@@ -216,7 +223,7 @@ def record_recovery(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: st
         con.execute(sql("pay/record_recovery"),
                     {"b": batch_no, "l": line_no, "amount": f"{fen / 100:.2f}", "who": code, "on": on,
                      "note": reason.strip(), "status": action if done else "open", "action": action})
-        record_event(con, None, f"recovery_{action}", {
+        record_event(con, run_id, f"recovery_{action}", {
             "batch_no": batch_no, "line_no": line_no, "officer": code, "amount": f"{fen / 100:.2f}",
             "on": on.isoformat(), "reason": reason.strip(), "closed": done})
         con.execute("COMMIT")

@@ -27,20 +27,11 @@ from publish.payments import (
 )
 from transforms.money import fen_to_decimal_expr
 from transforms.payments import HOLD_NO_PROGRAM, batch_lines, plan_close
+from warehouse.closes import go_live_month
 from warehouse.ingest_load import registered
 from warehouse.sqlfiles import sql
 
 DEATHS_SCHEMA = {"id_no": pl.String, "died_on": pl.Date}
-
-
-def go_live_month(con: duckdb.DuckDBPyConnection, ref: Reference, period: date) -> date:
-    """settings go_live_month, else the first month jiuzhu closed, else this one."""
-    text = ref.setting("go_live_month")
-    if text:
-        y, m = text.split("-")
-        return date(int(y), int(m), 1)
-    first = con.execute("SELECT min(period) FROM pay.closes").fetchall()[0][0]
-    return min(first, period) if first else period
 
 
 def recorded_deaths(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:

@@ -22,7 +22,6 @@ import polars as pl
 
 from checks.catalogue import RULES as CATALOGUE
 from checks.crosscheck import RULES
-from intake.registries import SOURCE_LABELS
 from jiuzhu.home import Home
 from jiuzhu.reference import Reference
 from notify.digest import DISTRICT_TAG, DigestItem
@@ -95,7 +94,7 @@ def hits_sheet(frame: pl.DataFrame, ref: Reference) -> pl.DataFrame:
         pl.col("rule_id").alias("规则"),
         pl.col("rule_id").replace_strict(titles, default=None).alias("规则名称"),
         pl.col("severity").replace_strict(SEVERITY_LABELS, default=pl.col("severity")).alias("严重程度"),
-        pl.col("source").replace_strict(SOURCE_LABELS, default=pl.col("source")).alias("数据来源"),
+        pl.col("source").replace_strict(ref.source_labels(), default=pl.col("source")).alias("数据来源"),
         pl.col("evidence").alias("依据"),
         pl.col("message").alias("说明"),
         pl.col("finding_id").alias("核对结果编号"),

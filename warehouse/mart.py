@@ -23,11 +23,11 @@ import duckdb
 import polars as pl
 
 from jiuzhu.reference import Reference
-from payments.close import go_live_month
 from transforms.budget import WhatIf, add_months, assign_payer, default_what_if, project_budget
 from transforms.calendar import WorkingCalendar
 from transforms.entitlement import uprating_fen
 from transforms.money import fen_to_decimal_expr, yuan_to_fen
+from warehouse.closes import go_live_month
 from warehouse.ingest_load import registered
 from warehouse.sqlfiles import sql
 
