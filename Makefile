@@ -24,10 +24,11 @@ demo: $(STAMP)
 # The HTML report is checked in a real headless browser: Debian's chromium with
 # Chinese fonts, installed with apt when missing (needs root, as on CI).
 CHROMIUM := $(shell command -v chromium || command -v chromium-browser)
+CHROMEDRIVER := $(shell command -v chromedriver)
 
 chromium:
-ifeq ($(CHROMIUM),)
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+ifeq ($(and $(CHROMIUM),$(CHROMEDRIVER)),)
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
 endif
 
 test: $(STAMP) chromium

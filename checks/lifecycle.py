@@ -10,9 +10,13 @@ A finding is identified by (rule_id, town_code, case_no, id_no, evidence key)
   the rule (`apply_checked_findings`); X01 (death) only when the case's
   current version no longer lists the member, or its 停发/终止 has taken
   effect, or it was 作废.
-* Cleared by an officer listed in the officers table, with a reason
-  (`clear_finding`). A finding that blocks payment then needs a second,
-  different officer to confirm (`confirm_clearing`); until then it stays open.
+* Cleared by an officer with a reason (`clear_finding`). The officer is an
+  authenticated account (jiuzhu/accounts.py: the command line asks for a
+  password or a token, the workbench for a signed-in session), whose username
+  is an officer number listed in the officers table on the day. A finding that
+  blocks payment then needs a second, different account to confirm
+  (`confirm_clearing`); until then it stays open. Callers pass the
+  authenticated username, never a name typed by whoever holds a shell.
 * Escalation: X02–X04, X06, X07 errors on an active case block payment once
   open for `hold_escalation_days` (settings).
 * When every open error of a rejected version has been cleared (and
@@ -114,14 +118,19 @@ def apply_checked_findings(
 
 
 def resolve_officer(ref: Reference, who: str, on: date) -> str:
-    """The officer number of `who` (number or name) if listed and active on `on`, else FindingError."""
+    """The officer number of `who` if listed and active on `on`, else FindingError.
+
+    `who` is the username of an authenticated officer account, which is its officer
+    number (jiuzhu/accounts.py); the number always wins over a name, and the two-officer
+    rule compares the numbers returned here, so one person is one officer however named."""
     who = (who or "").strip()
-    t = ref["officers"].filter(
-        ((pl.col("officer") == who) | (pl.col("name") == who))
-        & (pl.col("active_from").is_null() | (pl.col("active_from") <= on))
-        & (pl.col("active_to").is_null() | (pl.col("active_to") >= on))
-    )
-    if not who or t.height == 0 or not ref.is_officer(who, on):
+    active = (pl.col("active_from").is_null() | (pl.col("active_from") <= on)) & (
+        pl.col("active_to").is_null() | (pl.col("active_to") >= on))
+    officers = ref["officers"].filter(active)
+    t = officers.filter(pl.col("officer") == who)
+    if t.height == 0:  # library callers and older audit rows may still name the officer
+        t = officers.filter(pl.col("name") == who)
+    if not who or t.height != 1:
         raise FindingError(f"{who or '（空）'} 不在可解除核对结果的人员名单中 (not a listed officer on {on})")
     return t["officer"][0]
 

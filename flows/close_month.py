@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.officer_actions import apply_queued_actions
 from flows.runtime import report_failure
 from jiuzhu.home import Home, parse_as_of, parse_period, today_shanghai
 from jiuzhu.reference import load_reference
@@ -33,6 +34,7 @@ def close_period(home_root: str, period: str, as_of: str, notify: bool, cycle_id
     y, m = parse_period(period)
     day = parse_as_of(as_of)
     with open_warehouse(home, flow="close-month", ref=ref) as con:
+        apply_queued_actions(con, home, ref)  # officers' actions queued while a flow held the warehouse
         prior_held = {tuple(r) for r in con.execute("SELECT DISTINCT town_code, case_no FROM pay.holds").fetchall()}
         with recorded_run(con, "close-month", day, inputs_digest([ref.fingerprint()]), {"period": period}) as (
             run_id, summary,

@@ -22,6 +22,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from checks.crosscheck import MODES, run_checks
+from flows.officer_actions import apply_queued_actions
 from flows.runtime import report_failure
 from intake.registries import discover_extracts, sha256_of
 from jiuzhu.home import Home, parse_as_of, today_shanghai
@@ -57,6 +58,7 @@ def open_run(home_root: str, as_of: str, mode: str) -> str:
     day = parse_as_of(as_of)
     digest = inputs_digest(sha256_of(e.path) for e in discover_extracts(home, day).extracts)
     with open_warehouse(home, flow=FLOW) as con:
+        apply_queued_actions(con, home, load_reference(home.reference))  # officers' actions queued meanwhile
         return start_run(con, FLOW, day, digest, {"mode": mode})
 
 

@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from flows.officer_actions import apply_queued_actions
 from flows.runtime import report_failure
 from intake.discover import candidate_fields, candidate_from_fields, discover, sha256_of
 from intake.pipeline import IngestSettings, ParsedSubmission, acknowledge_known, ingest_file, parse_submission
@@ -47,6 +48,7 @@ def open_run(home_root: str, as_of: str, files: list[str], params: dict) -> str:
     home = Home(Path(home_root))
     digest = inputs_digest(sha256_of(home.root / f) for f in files)
     with open_warehouse(home, flow="ingest") as con:
+        apply_queued_actions(con, home, load_reference(home.reference))  # officers' actions queued meanwhile
         return start_run(con, "ingest", parse_as_of(as_of), digest, params)
 
 

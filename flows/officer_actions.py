@@ -24,11 +24,12 @@ No Prefect here: the workbench and the commands import this module.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import datetime
 
 import duckdb
 
-from jiuzhu.accounts import Action, AccountStore
+from jiuzhu.accounts import AccountStore, Action
 from jiuzhu.home import SHANGHAI, Home
 from jiuzhu.reference import Reference
 from transforms.identifiers import scrub_text
@@ -129,9 +130,11 @@ def _refusals() -> tuple[type[BaseException], ...]:
 
 
 def apply_queued_actions(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, *,
-                         queued_after_s: float = 2.0) -> dict[str, tuple[str, str]]:
+                         at_once: Collection[str] = ()) -> dict[str, tuple[str, str]]:
     """Apply every queued officer action in order, on a writer's connection (outside any
     transaction). Returns {action_id: (status, message)} of the actions handled now.
+    `at_once`: the actions whose own request or command applies them now (the workbench, the
+    command line); every other one waited in the queue (audit.officer_actions.queued).
     Cheap when nothing is queued (one SQLite read); never creates the store."""
     store = AccountStore.for_home(home)
     if not store.exists():
@@ -154,13 +157,13 @@ def apply_queued_actions(con: duckdb.DuckDBPyConnection, home: Home, ref: Refere
             except _refusals() as exc:
                 message = scrub_text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             except Exception as exc:  # noqa: BLE001 - one bad action must never stop the writer that applies it
-                log.exception("officer action %s (%s) failed", a.action_id[:12], a.kind)
+                log.error("officer action %s (%s) failed: %s", a.action_id[:12], a.kind, type(exc).__name__)
                 message = f"未能执行（{type(exc).__name__}），请重新提交或联系系统管理员"
         applied_at = store.clock()
         con.execute(_RECORD, {
             "action_id": a.action_id, "username": a.username, "kind": a.kind,
             "target": scrub_text(_target_json(a)), "via": a.via, "requested_at": _ts(a.requested_at),
-            "applied_at": _ts(applied_at), "queued": applied_at - a.requested_at > queued_after_s,
+            "applied_at": _ts(applied_at), "queued": a.action_id not in at_once,
             "outcome": status, "message": message, "run_id": run_id,
         })
         store.finish_action(a.action_id, status, message, run_id)

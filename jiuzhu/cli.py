@@ -302,11 +302,15 @@ from jiuzhu.commands.findings import app as findings_app  # noqa: E402
 from jiuzhu.commands.payments import app as payments_app  # noqa: E402
 from jiuzhu.commands.sample import app as sample_app  # noqa: E402
 from jiuzhu.commands.template import template as template_command  # noqa: E402
+from jiuzhu.commands.users import app as users_app  # noqa: E402
+from jiuzhu.commands.web import web as web_command  # noqa: E402
 
 app.add_typer(findings_app, name="findings")
 app.add_typer(payments_app, name="payments")
 app.add_typer(sample_app, name="sample")
 app.command("template")(template_command)
+app.add_typer(users_app, name="users")
+app.command("web")(web_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -49,6 +49,12 @@ def run_demo(home: Home, *, households: int, echo: Callable[[str], None]) -> Non
     echo("Planted anomalies (ground_truth.csv) and what the pipeline found:")
     for line in planted_table(planted_and_found(home)):
         echo("  " + line)
+    from jiuzhu.accounts import add_demo_accounts
+
+    echo("")
+    echo(f"The workbench: .venv/bin/jiuzhu web --home {home.root}   then open http://127.0.0.1:8800/")
+    for line in add_demo_accounts(home):
+        echo(f"  {line}")
     echo("")
     echo("What is where:")
     for label, path in places(home):

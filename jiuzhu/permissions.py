@@ -44,7 +44,12 @@ PASS_THROUGH = (
     PurePosixPath("warehouse"),
 )
 ANALYST_PATHS = (PurePosixPath("warehouse/analyst.duckdb"), PurePosixPath("out/analyst"))
-OWNER_ONLY = (PurePosixPath("warehouse/analyst.key"),)  # the analyst copy's pseudonym key: 0600
+OWNER_ONLY = (  # 0600: the analyst copy's pseudonym key; the workbench's accounts, sessions and queue
+    PurePosixPath("warehouse/analyst.key"),
+    PurePosixPath("warehouse/workbench.sqlite"),
+    PurePosixPath("warehouse/workbench.sqlite-wal"),
+    PurePosixPath("warehouse/workbench.sqlite-shm"),
+)
 LAYOUT = (
     "inbox",
     "registries",

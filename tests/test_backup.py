@@ -50,6 +50,9 @@ def source(tmp_path_factory) -> Home:
     )
     home.notify_yaml.write_text("urls:\n  - json://127.0.0.1:9:\n      - tag: district\n", encoding="utf-8")
     (home.warehouse_dir / "analyst.key").write_text("ab" * 32 + "\n", encoding="ascii")
+    from jiuzhu.accounts import AccountStore
+
+    AccountStore.for_home(home).add("GZ001", "officer", "pass-word-2025")  # the workbench's accounts
     with open_warehouse(home, flow="test") as con:
         start_run(con, "ingest", None, None, {})  # a run in progress while the backup is taken
     for table in BUSINESS:
@@ -76,6 +79,7 @@ def test_restore_into_a_fresh_home_gives_the_same_business_tables(source, tmp_pa
         "reference/settings.csv",
         "notify.yaml",
         "warehouse/analyst.key",
+        "warehouse/workbench.sqlite",
     } <= set(names)
     assert not any(n.startswith(("inbox/", "out/")) for n in names)  # only on request
     assert {e["path"] for e in manifest["files"]} == set(names) - {"MANIFEST.json"}
@@ -95,6 +99,9 @@ def test_restore_into_a_fresh_home_gives_the_same_business_tables(source, tmp_pa
     assert query(
         restored, "SELECT kind FROM audit.events WHERE kind IN ('backup', 'restored') ORDER BY 1"
     ) == [("backup",), ("restored",)]
+    from jiuzhu.accounts import AccountStore
+
+    assert AccountStore.for_home(restored).authenticate("GZ001", "pass-word-2025").username == "GZ001"
     # the restored home is a home: flows and commands run on it
     assert runner.invoke(app, ["findings", "list", "--home", str(new)]).exit_code == 0
 

@@ -39,4 +39,3 @@ NewHomeOpt = Annotated[
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="Stand-in for today (YYYY-MM-DD, Asia/Shanghai).", show_default=False)
 ]
-OfficerOpt = Annotated[str, typer.Option("--officer", help="Officer number or name from the officers table.")]

@@ -146,6 +146,7 @@ def backup(
     """Write a backup of `home` (see the module doc); returns where and what."""
     import duckdb
 
+    from jiuzhu.accounts import AccountStore
     from warehouse.audit import record_event
     from warehouse.connection import open_warehouse
 
@@ -179,8 +180,14 @@ def backup(
             wal = home.warehouse.with_name(home.warehouse.name + ".wal")
             if wal.is_file() and wal.stat().st_size:
                 files.insert(1, wal)
-            for n, path in enumerate(files, 1):
-                rel = path.relative_to(home.root).as_posix()
+            # the workbench's accounts, sessions and queued actions: SQLite's own consistent copy
+            store = AccountStore.for_home(home)
+            if store.exists():
+                store_copy = part.with_name(part.name + ".workbench")
+                store.backup_to(store_copy)
+                files.append((store_copy, store.path.relative_to(home.root).as_posix()))
+            for n, item in enumerate(files, 1):
+                path, rel = item if isinstance(item, tuple) else (item, item.relative_to(home.root).as_posix())
                 info = tar.gettarinfo(str(path), arcname=rel)
                 with path.open("rb") as fh:
                     reader = _Hashing(fh)
@@ -211,6 +218,8 @@ def backup(
     except BaseException:
         part.unlink(missing_ok=True)
         raise
+    finally:
+        part.with_name(part.name + ".workbench").unlink(missing_ok=True)
     return BackupResult(target, len(entries), sum(e["bytes"] for e in entries), _sha256(target))
 
 

@@ -1,7 +1,10 @@
 """`jiuzhu findings list|show|clear|confirm` (SPEC §5 "Resolving findings", §8).
 
 Officers look at findings and clear them with a reason; a finding that blocks
-payment takes a second, different officer to confirm. Every clearing is an
+payment takes a second, different officer to confirm. `clear` and `confirm`
+authenticate the officer's workbench account (`--user` and the password, or a
+token: jiuzhu/commands/auth.py), never a typed name, and go through the same
+durable queue as the workbench (flows/officer_actions.py). Every clearing is an
 audited run. Never imports Prefect. IDs are shown masked (first 4, last 4).
 """
 
@@ -14,7 +17,8 @@ from typing import Annotated
 
 import typer
 
-from jiuzhu.commands import AsOfOpt, HomeOpt, OfficerOpt, fail
+from jiuzhu.commands import AsOfOpt, HomeOpt, fail
+from jiuzhu.commands.auth import GoneOfficerOpt, TokenOpt, UserOpt
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 
 app = typer.Typer(
@@ -206,87 +210,61 @@ def show(finding_id: FindingArg, home: HomeOpt = None) -> None:
         typer.echo(f"  {label}：{scrub_text(str(value))}")
     if pending:
         typer.echo(
-            f"  待确认：须由 {f['cleared_by']} 以外的人员执行 jiuzhu findings confirm {f['finding_id']} --officer …"
+            f"  待确认：须由 {f['cleared_by']} 以外的人员执行 jiuzhu findings confirm {f['finding_id']} --user …"
         )
     for occurred_at, kind, detail in history:
         typer.echo(f"  记录 {occurred_at:%Y-%m-%d %H:%M} {kind} {scrub_text(detail or '')}")
 
 
-def _write(home: Path | None, as_of: str | None, flow: str, finding_id: str, action):
-    from jiuzhu.reference import load_reference
-    from warehouse.audit import recorded_run
-    from warehouse.connection import WarehouseMissing, open_warehouse
+def _act(home: Path | None, as_of: str | None, kind: str, finding_id: str, target: dict, user: str | None,
+         token: str | None, officer: str | None) -> tuple[str, str]:
+    from jiuzhu.commands.auth import authenticate_officer, run_officer_action
 
     h = Home.resolve(home)
     day = _day(as_of)
     key = finding_id.strip().lower()
     if len(key) < 8 or any(c not in "0123456789abcdef" for c in key):
         fail(f"finding id must be at least 8 hexadecimal characters, got {finding_id!r}")
+    account, via = authenticate_officer(h, user, token, officer)
+    from transforms.identifiers import scrub_text
 
-    def go():
-        ref = load_reference(h.reference)
-        if not h.warehouse.exists():
-            raise WarehouseMissing(f"no warehouse at {h.warehouse} yet: run a flow first")
-        with (
-            open_warehouse(h, flow=flow, ref=ref) as con,
-            recorded_run(con, flow, day, None, {"finding_id": key[:32]}) as (run_id, summary),
-        ):
-            outcome = action(con, ref, day, run_id)
-            summary |= {
-                "status": outcome.status,
-                "rule_id": outcome.rule_id,
-                "released": bool(outcome.released_version),
-            }
-            return outcome
-
-    return _guarded(go)
+    target = {"finding_id": key} | {k: scrub_text(v) for k, v in target.items()}
+    return _guarded(lambda: run_officer_action(h, account, via, kind, target, day))
 
 
 @app.command()
 def clear(
     finding_id: FindingArg,
-    officer: OfficerOpt,
     reason: Annotated[
         str, typer.Option("--reason", help="Why the finding does not hold (kept in the audit trail).")
     ],
     home: HomeOpt = None,
     as_of: AsOfOpt = None,
+    user: UserOpt = None,
+    token: TokenOpt = None,
+    officer: GoneOfficerOpt = None,
 ) -> None:
-    """Clear an open finding with a reason. One that blocks payment then needs `confirm` by another officer."""
-    from checks.lifecycle import clear_finding
+    """Clear an open finding with a reason, as the authenticated officer (--user asks for the password,
+    or JIUZHU_TOKEN). One that blocks payment then needs `confirm` by another officer."""
+    from jiuzhu.commands.auth import report
 
-    outcome = _write(
-        home,
-        as_of,
-        "findings-clear",
-        finding_id,
-        lambda con, ref, day, run_id: clear_finding(
-            con, ref, finding_id, officer, reason, day, run_id=run_id
-        ),
-    )
-    if outcome.status == "pending_confirmation":
-        typer.echo(
-            f"{outcome.finding_id} ({outcome.rule_id}) 暂停发放类结果已申请解除，须另一名人员确认："
-            f"jiuzhu findings confirm {outcome.finding_id} --officer …"
-        )
-    else:
-        typer.echo(f"{outcome.finding_id} ({outcome.rule_id}) 已解除")
-    if outcome.released_version:
-        typer.echo("该版本的错误已全部解除，已作为当前版本生效")
+    if not " ".join((reason or "").split()):
+        fail("请填写解除理由 (--reason is required)")
+    status, message = _act(home, as_of, "finding_clear", finding_id, {"reason": reason}, user, token, officer)
+    report(status, message, finding_id.strip().lower())
 
 
 @app.command()
-def confirm(finding_id: FindingArg, officer: OfficerOpt, home: HomeOpt = None, as_of: AsOfOpt = None) -> None:
-    """Confirm another officer's clearing of a finding that blocks payment."""
-    from checks.lifecycle import confirm_clearing
+def confirm(
+    finding_id: FindingArg,
+    home: HomeOpt = None,
+    as_of: AsOfOpt = None,
+    user: UserOpt = None,
+    token: TokenOpt = None,
+    officer: GoneOfficerOpt = None,
+) -> None:
+    """Confirm another officer's clearing of a finding that blocks payment, as the authenticated officer."""
+    from jiuzhu.commands.auth import report
 
-    outcome = _write(
-        home,
-        as_of,
-        "findings-confirm",
-        finding_id,
-        lambda con, ref, day, run_id: confirm_clearing(con, ref, finding_id, officer, day, run_id=run_id),
-    )
-    typer.echo(f"{outcome.finding_id} ({outcome.rule_id}) 已确认解除")
-    if outcome.released_version:
-        typer.echo("该版本的错误已全部解除，已作为当前版本生效")
+    status, message = _act(home, as_of, "finding_confirm", finding_id, {}, user, token, officer)
+    report(status, message, finding_id.strip().lower())

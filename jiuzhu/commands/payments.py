@@ -1,4 +1,10 @@
-"""`jiuzhu payments void|reissue|one-off|recovered|waive`: officers' payment actions (audited)."""
+"""`jiuzhu payments void|reissue|one-off|recovered|waive`: officers' payment actions (audited).
+
+Each command authenticates the officer's workbench account (`--user` and the password, or a
+token in JIUZHU_TOKEN: jiuzhu/commands/auth.py), never a typed name. void, reissue, recovered
+and waive go through the same durable queue as the workbench (flows/officer_actions.py), so
+they apply after any action that waited before them; one-off runs at once under the lock.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from typing import Annotated
 
 import typer
 
-from jiuzhu.commands import AsOfOpt, HomeOpt, OfficerOpt, fail
+from jiuzhu.commands import AsOfOpt, HomeOpt, fail
+from jiuzhu.commands.auth import GoneOfficerOpt, TokenOpt, UserOpt
 from jiuzhu.home import Home, parse_as_of, today_shanghai
 
 app = typer.Typer(name="payments", help="Void a batch, re-issue a failed line, pay a one-off, record 应追回 recovered or waived.", no_args_is_help=True)
@@ -16,54 +23,61 @@ app = typer.Typer(name="payments", help="Void a batch, re-issue a failed line, p
 Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")]
 
 
-def _run(home: Path | None, as_of: str | None, action):
-    from jiuzhu.reference import load_reference
+def _day(as_of: str | None):
+    try:
+        return parse_as_of(as_of) or today_shanghai()
+    except ValueError:
+        fail(f"--as-of must be YYYY-MM-DD, got {as_of!r}")
+
+
+def _queued(home: Path | None, as_of: str | None, kind: str, target: dict, user: str | None, token: str | None,
+            officer: str | None, subject: str) -> None:
+    from jiuzhu.commands.auth import authenticate_officer, report, run_officer_action
     from payments.actions import PaymentActionError
-    from warehouse.connection import WarehouseBusy, WarehouseMissing, open_warehouse
+    from transforms.identifiers import scrub_text
+    from warehouse.connection import WarehouseBusy, WarehouseMissing
 
     h = Home.resolve(home)
+    day = _day(as_of)
+    if "reason" in target and not " ".join(target["reason"].split()):
+        fail("--reason is required")
+    account, via = authenticate_officer(h, user, token, officer)
+    target = {k: scrub_text(v) if isinstance(v, str) else v for k, v in target.items()}
     try:
-        day = parse_as_of(as_of) or today_shanghai()
-        ref = load_reference(h.reference)
-        if not h.warehouse.exists():
-            raise WarehouseMissing(f"no warehouse at {h.warehouse} yet: run a flow first")
-        with open_warehouse(h, flow="payments", ref=ref) as con:
-            return action(con, h, ref, day)
-    except (PaymentActionError, WarehouseBusy, WarehouseMissing, ValueError) as exc:
+        status, message = run_officer_action(h, account, via, kind, target, day)
+    except (PaymentActionError, WarehouseBusy, WarehouseMissing, ValueError, OSError) as exc:
         fail(str(exc).splitlines()[0])
+    report(status, message, subject)
 
 
 @app.command()
 def void(
     batch_no: Annotated[str, typer.Argument(help="Batch number to void.")],
-    officer: OfficerOpt,
     reason: Reason,
     home: HomeOpt = None,
     as_of: AsOfOpt = None,
+    user: UserOpt = None,
+    token: TokenOpt = None,
+    officer: GoneOfficerOpt = None,
 ) -> None:
     """Void an exported batch (never rewritten): its months are paid again by the next close."""
-    from payments.actions import void_batch
-
-    n = _run(home, as_of, lambda con, h, ref, day: void_batch(con, ref, batch_no, officer=officer, reason=reason,
-                                                                 on=day))
-    typer.echo(f"voided {batch_no}: {n} line(s) released; the next close pays what is still owed")
+    _queued(home, as_of, "batch_void", {"batch_no": batch_no, "reason": reason}, user, token, officer, batch_no)
 
 
 @app.command()
 def reissue(
     batch_no: Annotated[str, typer.Argument(help="Batch of the failed line.")],
     line_no: Annotated[int, typer.Argument(help="序号 of the failed line.")],
-    officer: OfficerOpt,
     reason: Reason,
     home: HomeOpt = None,
     as_of: AsOfOpt = None,
+    user: UserOpt = None,
+    token: TokenOpt = None,
+    officer: GoneOfficerOpt = None,
 ) -> None:
     """Lift the B01 hold of a line the bank failed; the next close pays it again as arrears."""
-    from payments.actions import reissue_line
-
-    _run(home, as_of, lambda con, h, ref, day: reissue_line(con, ref, batch_no, line_no, officer=officer,
-                                                            reason=reason, on=day))
-    typer.echo(f"line {line_no} of {batch_no} will be paid again by the next close")
+    _queued(home, as_of, "line_reissue", {"batch_no": batch_no, "line_no": line_no, "reason": reason}, user, token,
+            officer, f"{batch_no} #{line_no}")
 
 
 @app.command("one-off")
@@ -71,43 +85,71 @@ def one_off_command(
     occasion: Annotated[str, typer.Option("--occasion", help="e.g. 2026春节; a person is paid once per occasion.")],
     home: HomeOpt = None,
     as_of: AsOfOpt = None,
+    user: UserOpt = None,
+    token: TokenOpt = None,
+    officer: GoneOfficerOpt = None,
 ) -> None:
     """Pay a one-off amount per covered person of every active case (amounts in settings)."""
-    from payments.actions import one_off
+    from flows.officer_actions import apply_queued_actions
+    from jiuzhu.commands.auth import authenticate_officer
+    from jiuzhu.reference import load_reference
+    from payments.actions import PaymentActionError, one_off
     from warehouse.audit import recorded_run
+    from warehouse.connection import WarehouseBusy, WarehouseMissing, open_warehouse
 
-    def act(con, h, ref, day):
-        with recorded_run(con, "payments-one-off", day, None, {"occasion": occasion}) as (run_id, summary):
-            summary.update(one_off(con, h, ref, occasion=occasion, as_of=day, run_id=run_id))
-        return summary
-
-    typer.echo(json.dumps(_run(home, as_of, act), ensure_ascii=False, indent=2))
-
-
-def _recovery(action: str, batch_no: str, line_no: int, officer: str, reason: str, amount: str | None,
-              home: Path | None, as_of: str | None) -> None:
-    from payments.actions import record_recovery
-
-    got = _run(home, as_of, lambda con, h, ref, day: record_recovery(
-        con, ref, batch_no, line_no, action=action, officer=officer, reason=reason, on=day, amount=amount))
-    typer.echo(json.dumps(got, ensure_ascii=False))
+    h = Home.resolve(home)
+    day = _day(as_of)
+    account, via = authenticate_officer(h, user, token, officer)
+    try:
+        ref = load_reference(h.reference)
+        if not h.warehouse.exists():
+            raise WarehouseMissing(f"no warehouse at {h.warehouse} yet: run a flow first")
+        with open_warehouse(h, flow="payments", ref=ref) as con:
+            apply_queued_actions(con, h, ref)
+            with recorded_run(con, "payments-one-off", day, None,
+                              {"occasion": occasion, "user": account.username, "via": f"cli-{via}"}) as (
+                    run_id, summary):
+                summary.update(one_off(con, h, ref, occasion=occasion, as_of=day, run_id=run_id,
+                                       officer=account.username))
+    except (PaymentActionError, WarehouseBusy, WarehouseMissing, ValueError) as exc:
+        fail(str(exc).splitlines()[0])
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
 
 
 Amount = Annotated[str | None, typer.Option("--amount", help="Yuan; default: all that is still outstanding.")]
-Batch = Annotated[str, typer.Argument(help="Batch of the line on the 应追回 register.")]
-Line = Annotated[int, typer.Argument(help="序号 of the line.")]
 
 
-def _recovery_command(name: str, action: str, summary: str) -> None:
-    def command(batch_no: Batch, line_no: Line, officer: OfficerOpt, reason: Reason, amount: Amount = None,
-                home: HomeOpt = None, as_of: AsOfOpt = None) -> None:
-        _recovery(action, batch_no, line_no, officer, reason, amount, home, as_of)
+@app.command()
+def recovered(
+    batch_no: Annotated[str, typer.Argument(help="Batch of the line on the 应追回 register.")],
+    line_no: Annotated[int, typer.Argument(help="序号 of the line.")],
+    reason: Reason,
+    amount: Amount = None,
+    home: HomeOpt = None,
+    as_of: AsOfOpt = None,
+    user: UserOpt = None,
+    token: TokenOpt = None,
+    officer: GoneOfficerOpt = None,
+) -> None:
+    """Record money of a 应追回 line as recovered (audited); the line leaves the list once settled."""
+    _queued(home, as_of, "recovery", {"batch_no": batch_no, "line_no": line_no, "action": "recovered",
+                                      "amount": amount, "reason": reason}, user, token, officer,
+            f"{batch_no} #{line_no}")
 
-    command.__doc__ = summary
-    app.command(name)(command)
 
-
-_recovery_command("recovered", "recovered",
-                  "Record money of a 应追回 line as recovered (audited); the line leaves the list once settled.")
-_recovery_command("waive", "waived",
-                  "Waive (part of) a 应追回 line, with the reason (audited); the line leaves the list once settled.")
+@app.command()
+def waive(
+    batch_no: Annotated[str, typer.Argument(help="Batch of the line on the 应追回 register.")],
+    line_no: Annotated[int, typer.Argument(help="序号 of the line.")],
+    reason: Reason,
+    amount: Amount = None,
+    home: HomeOpt = None,
+    as_of: AsOfOpt = None,
+    user: UserOpt = None,
+    token: TokenOpt = None,
+    officer: GoneOfficerOpt = None,
+) -> None:
+    """Waive (part of) a 应追回 line, with the reason (audited); the line leaves the list once settled."""
+    _queued(home, as_of, "recovery", {"batch_no": batch_no, "line_no": line_no, "action": "waived",
+                                      "amount": amount, "reason": reason}, user, token, officer,
+            f"{batch_no} #{line_no}")
