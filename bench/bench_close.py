@@ -19,8 +19,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-from jiuzhu.home import Home
-from jiuzhu.reference import load_reference
+from core.home import Home
+from core.reference import load_reference
 from payments.close import run_close
 from warehouse.connection import open_warehouse
 

@@ -37,8 +37,8 @@ from pathlib import Path
 import polars as pl
 
 from checks.crosscheck import X_RULES, prepare_population, run_checks, run_rules
-from jiuzhu.home import Home
-from jiuzhu.reference import load_reference
+from core.home import Home
+from core.reference import load_reference
 from transforms.identifiers import id_check_char_expr
 from warehouse.connection import open_warehouse
 from warehouse.registry_load import load_registries, registry_digest

@@ -67,10 +67,10 @@ from bench_crosscheck import REGISTRY_IDS, person_ids
 from bench_crosscheck import SOURCES as SHARES
 from bench_ingest import make_rows
 
+from core.home import SHANGHAI, Home
+from core.reference import load_reference
 from flows.runtime import configure_environment
 from intake.registries import SOURCES
-from jiuzhu.home import SHANGHAI, Home
-from jiuzhu.reference import load_reference
 from publish.files import write_workbook
 
 SCALES = {"district": (25_000, 750_000), "municipal": (1_000_000, 30_000_000)}

@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from core.home import SHANGHAI, Home
+from core.reference import load_reference
 from intake.discover import discover
 from intake.pipeline import IngestSettings, ingest_file
-from jiuzhu.home import SHANGHAI, Home
-from jiuzhu.reference import load_reference
 from publish.files import write_workbook
 from transforms.entitlement import case_entitlement
 from transforms.identifiers import id_check_char_expr, luhn_check_digit_expr

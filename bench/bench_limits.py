@@ -230,7 +230,7 @@ def town_file(path: Path, households: int = 47_619) -> Path:
     import polars as pl
     from bench_ingest import make_rows  # bench/ is this script's folder
 
-    from jiuzhu.reference import load_reference
+    from core.reference import load_reference
     from publish.files import write_workbook
 
     rows = make_rows(households, load_reference()).with_columns(pl.lit("500110001").alias("镇街代码"))
@@ -257,8 +257,8 @@ def _measure(path: str) -> None:
     """Child process: read one file, print what happened as JSON."""
     import fastexcel  # noqa: F401 - imported before the baseline, as in a running flow
 
+    from core.reference import load_reference
     from intake.readers import default_limits, read_submission
-    from jiuzhu.reference import load_reference
 
     ref = load_reference()
     header_map, required = ref.header_map(), ref.required_fields()
@@ -297,7 +297,7 @@ def main() -> None:
     if args.measure:
         _measure(args.measure)
         return
-    from jiuzhu.reference import load_reference
+    from core.reference import load_reference
 
     ref = load_reference()
     max_rows = ref.setting_int("max_rows_per_file", 0)

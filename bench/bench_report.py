@@ -30,8 +30,8 @@ sys.path.insert(0, str(REPO))
 
 import duckdb  # noqa: E402
 
-from jiuzhu.home import Home  # noqa: E402
-from jiuzhu.reference import load_reference  # noqa: E402
+from core.home import Home  # noqa: E402
+from core.reference import load_reference  # noqa: E402
 from warehouse.connection import open_warehouse  # noqa: E402
 from warehouse.reference_load import load_reference_tables  # noqa: E402
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
-from jiuzhu.reference import load_reference
+from core.reference import load_reference
 from transforms.entitlement import case_entitlement
 from transforms.identifiers import id_birth_date_expr, id_check_char_expr, luhn_check_digit_expr
 
@@ -210,7 +210,7 @@ def main() -> None:
 def recheck_in_warehouse(root: Path, typed: pl.DataFrame, ref) -> None:
     """validate --all (rules and findings, no GX) over the same rows stored as current versions."""
     from checks.validation import recheck_versions
-    from jiuzhu.home import Home
+    from core.home import Home
     from transforms.money import fen_to_decimal_expr
     from warehouse.connection import open_warehouse
 

@@ -52,7 +52,7 @@ def serve(home: str, port: int, as_of: str | None) -> None:
 
     import uvicorn
 
-    from jiuzhu.home import Home
+    from core.home import Home
     from web.app import create_app
 
     logging.basicConfig(level=logging.WARNING)
@@ -148,8 +148,8 @@ def main() -> int:
 
     import duckdb
 
-    from jiuzhu.accounts import AccountStore
-    from jiuzhu.home import Home
+    from core.accounts import AccountStore
+    from core.home import Home
 
     source = Home(Path(args.home).expanduser().resolve())
     if not source.warehouse.exists():

@@ -10,7 +10,7 @@ run by `prepare_population`, so each rule works on small tables. This
 module is the rule registry — id, SQL file, registry source, the populations
 it applies to, the Chinese message template, the evidence key and the
 evidence columns — and runs the rules into findings. Severity and payment
-blocking come from `checks.catalogue` (a rule's SQL may decide them per row:
+blocking come from `transforms.catalogue` (a rule's SQL may decide them per row:
 X01's severity, X08's blocking). The findings' lifecycle is `checks.lifecycle`.
 
     prepare_population(con, ref, as_of)
@@ -30,12 +30,12 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from checks.catalogue import RULES as CATALOGUE
 from checks.findings import finding_id_expr
 from checks.lifecycle import apply_checked_findings, escalation_days
-from jiuzhu.home import now_shanghai
-from jiuzhu.reference import Reference
+from core.home import now_shanghai
+from core.reference import Reference
 from transforms.calendar import WorkingCalendar
+from transforms.catalogue import RULES as CATALOGUE
 from transforms.entitlement import standard_fen
 from transforms.identifiers import mask_expr
 from warehouse.sqlfiles import sql

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import polars as pl
 
-from checks.catalogue import RULES
+from transforms.catalogue import RULES
 from transforms.vrules import KEY, MEMBER_RULES, MESSAGE_TEMPLATES, VRULES, RuleResults
 
 DATASOURCE = "jiuzhu"

@@ -11,7 +11,7 @@ A finding is identified by (rule_id, town_code, case_no, id_no, evidence key)
   current version no longer lists the member, or its 停发/终止 has taken
   effect, or it was 作废.
 * Cleared by an officer with a reason (`clear_finding`). The officer is an
-  authenticated account (jiuzhu/accounts.py: the command line asks for a
+  authenticated account (core/accounts.py: the command line asks for a
   password or a token, the workbench for a signed-in session), whose username
   is an officer number listed in the officers table on the day. A finding that
   blocks payment then needs a second, different account to confirm
@@ -36,9 +36,9 @@ from datetime import date, datetime
 import duckdb
 import polars as pl
 
-from checks.catalogue import RULES as CATALOGUE
-from jiuzhu.home import now_shanghai
-from jiuzhu.reference import Reference
+from core.home import now_shanghai
+from core.reference import Reference
+from transforms.catalogue import RULES as CATALOGUE
 from transforms.identifiers import scrub_text
 from warehouse.audit import record_event
 from warehouse.sqlfiles import sql
@@ -121,7 +121,7 @@ def resolve_officer(ref: Reference, who: str, on: date) -> str:
     """The officer number of `who` if listed and active on `on`, else FindingError.
 
     `who` is the username of an authenticated officer account, which is its officer
-    number (jiuzhu/accounts.py); the number always wins over a name, and the two-officer
+    number (core/accounts.py); the number always wins over a name, and the two-officer
     rule compares the numbers returned here, so one person is one officer however named."""
     who = (who or "").strip()
     active = (pl.col("active_from").is_null() | (pl.col("active_from") <= on)) & (

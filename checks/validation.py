@@ -31,7 +31,7 @@ class SubmissionContext:
     town_codes: frozenset[str]  # the 21 towns
     as_of: date  # the ingest date of the file
     baseline: bool = False
-    extra: dict = field(default_factory=dict)  # {"ref": jiuzhu.reference.Reference}
+    extra: dict = field(default_factory=dict)  # {"ref": core.reference.Reference}
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -235,9 +235,9 @@ def stored_rule_results(
 
 
 def _finding_rows(found: pl.DataFrame, rows: pl.DataFrame, *, run_id: str, as_of: date) -> pl.DataFrame:
-    from checks.catalogue import rule_meta_frame
     from checks.findings import collapse_findings
-    from jiuzhu.home import now_shanghai
+    from core.home import now_shanghai
+    from transforms.catalogue import rule_meta_frame
 
     if found.is_empty():
         return pl.DataFrame(schema=FINDING_DB_SCHEMA)

@@ -10,10 +10,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from core.home import Home, parse_as_of, parse_period, today_shanghai
+from core.reference import load_reference
 from flows.officer_actions import apply_queued_actions
 from flows.runtime import report_failure
-from jiuzhu.home import Home, parse_as_of, parse_period, today_shanghai
-from jiuzhu.reference import load_reference
 from notify.digest import DigestItem
 from notify.queue import notify_or_queue, open_counts_by_tag
 from payments.bank import clear_b01_after_account_change, read_bank_returns

@@ -22,11 +22,11 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from checks.crosscheck import MODES, run_checks
+from core.home import Home, parse_as_of, today_shanghai
+from core.reference import Reference, load_reference
 from flows.officer_actions import apply_queued_actions
 from flows.runtime import report_failure
 from intake.registries import discover_extracts, sha256_of
-from jiuzhu.home import Home, parse_as_of, today_shanghai
-from jiuzhu.reference import Reference, load_reference
 from notify.queue import notify_or_queue
 from publish.crosscheck_report import crosscheck_digest_items, write_crosscheck_reports
 from warehouse.audit import finish_run, inputs_digest, start_run

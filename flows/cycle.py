@@ -23,6 +23,8 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from core.home import Home, parse_as_of, today_shanghai
+from core.reference import load_reference
 from flows.close_month import close_month_flow
 from flows.crosscheck import crosscheck_flow
 from flows.ingest import ingest_flow
@@ -30,8 +32,6 @@ from flows.report import report_flow
 from flows.runtime import FAILURE_LOGS, report_failure
 from flows.sample import sample_flow
 from flows.validate import validate_flow
-from jiuzhu.home import Home, parse_as_of, today_shanghai
-from jiuzhu.reference import load_reference
 from notify.queue import flush
 from warehouse.audit import RunFailed, recorded_run
 from warehouse.connection import open_warehouse

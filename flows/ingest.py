@@ -17,12 +17,12 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from core.home import Home, parse_as_of, today_shanghai
+from core.reference import load_reference
 from flows.officer_actions import apply_queued_actions
 from flows.runtime import report_failure
 from intake.discover import candidate_fields, candidate_from_fields, discover, sha256_of
 from intake.pipeline import IngestSettings, ParsedSubmission, acknowledge_known, ingest_file, parse_submission
-from jiuzhu.home import Home, parse_as_of, today_shanghai
-from jiuzhu.reference import load_reference
 from notify.queue import notify_or_queue, open_counts_by_tag
 from notify.sources import ingest_items
 from warehouse.audit import RunFailed, finish_run, inputs_digest, start_run

@@ -3,7 +3,7 @@ warehouse (issue 17; docs/workbench.md "It works while flows run").
 
 Every action (clear or confirm a finding, void a batch, re-issue a failed line, record an
 应追回 line recovered or waived) is first written to the durable queue in
-`<home>/warehouse/workbench.sqlite` (jiuzhu/accounts.py), with the authenticated account
+`<home>/warehouse/workbench.sqlite` (core/accounts.py), with the authenticated account
 that asked. Whoever holds the warehouse next applies every queued action in order:
 
 * the workbench itself, at once, when the warehouse is free;
@@ -29,9 +29,9 @@ from datetime import datetime
 
 import duckdb
 
-from jiuzhu.accounts import AccountStore, Action
-from jiuzhu.home import SHANGHAI, Home
-from jiuzhu.reference import Reference
+from core.accounts import AccountStore, Action
+from core.home import SHANGHAI, Home
+from core.reference import Reference
 from transforms.identifiers import scrub_text
 from warehouse.audit import record_event, recorded_run
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
+from core.home import Home, today_shanghai
+from core.reference import load_reference
 from flows.runtime import report_failure
-from jiuzhu.home import Home, today_shanghai
-from jiuzhu.reference import load_reference
 from warehouse.audit import finish_run, inputs_digest, start_run
 from warehouse.connection import open_warehouse
 from warehouse.reference_load import load_reference_tables
@@ -31,7 +31,7 @@ def load_reference_into_warehouse(home_root: str, as_of: str | None) -> dict[str
 
 
 def _date(text: str | None):
-    from jiuzhu.home import parse_as_of
+    from core.home import parse_as_of
 
     return parse_as_of(text)
 

@@ -15,9 +15,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from core.home import Home, parse_as_of, parse_period, today_shanghai
+from core.reference import Reference, load_reference
 from flows.runtime import report_failure
-from jiuzhu.home import Home, parse_as_of, parse_period, today_shanghai
-from jiuzhu.reference import Reference, load_reference
 from publish.analyst import build_analyst_copy
 from publish.report_html import write_html
 from publish.report_xlsx import write_official, write_public

@@ -70,7 +70,7 @@ def report_failure(flow, flow_run, state) -> None:
 
 
 def _report_failure(flow, flow_run, state) -> None:
-    from jiuzhu.home import Home, now_shanghai
+    from core.home import Home, now_shanghai
     from warehouse.audit import write_failure_log
 
     params = dict(flow_run.parameters or {})
@@ -93,7 +93,7 @@ def _report_failure(flow, flow_run, state) -> None:
 
 def send_failure_notice(home, flow_name: str, run_name: str, line: str, log_path) -> str:
     """A notice to the `district` tag that a flow run failed; returns the delivery status."""
-    from jiuzhu.home import now_shanghai
+    from core.home import now_shanghai
     from notify.delivery import Notifier
     from notify.digest import DISTRICT_TAG, Digest
     from transforms.identifiers import scrub_text

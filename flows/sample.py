@@ -19,10 +19,10 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from core.home import Home, parse_as_of, today_shanghai
+from core.reference import Reference, load_reference
 from flows.runtime import report_failure
 from intake.inspections import ingest_inspections
-from jiuzhu.home import Home, parse_as_of, today_shanghai
-from jiuzhu.reference import Reference, load_reference
 from notify.queue import notify_or_queue, open_counts_by_tag
 from notify.sources import inspection_items
 from publish.spotcheck import default_period, draw_month, refresh_inspections_mart, render_month

@@ -24,9 +24,9 @@ from prefect.cache_policies import NO_CACHE
 
 from checks.gx_suite import validate_results, value_sets_from_reference
 from checks.validation import recheck_versions
+from core.home import Home, parse_as_of, today_shanghai
+from core.reference import load_reference
 from flows.runtime import report_failure
-from jiuzhu.home import Home, parse_as_of, today_shanghai
-from jiuzhu.reference import load_reference
 from notify.digest import DigestItem
 from notify.queue import notify_or_queue
 from warehouse.audit import inputs_digest, record_event, recorded_run

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from jiuzhu.home import SHANGHAI, Home
+from core.home import SHANGHAI, Home
 
 SPECIAL_FOLDERS = ("bank", "inspections")
 SUBMISSION_SUFFIXES = (".xlsx", ".xls", ".csv", ".json")

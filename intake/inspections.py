@@ -21,15 +21,15 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from checks.catalogue import rule
 from checks.findings import finding_id
+from core.home import Home, now_shanghai
+from core.reference import Reference
 from intake.discover import Candidate, sha256_of, walk_arrivals
 from intake.readers import FileLimits, read_submission
-from jiuzhu.home import Home, now_shanghai
-from jiuzhu.reference import Reference
 from publish.files import write_json, write_workbook
 from publish.returns import return_paths
 from transforms import sampling
+from transforms.catalogue import rule
 from transforms.identifiers import scrub_text
 from transforms.text import clean_text_expr
 from warehouse.ingest_load import registered

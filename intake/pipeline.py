@@ -24,10 +24,10 @@ import polars as pl
 
 from checks.findings import collapse_findings
 from checks.validation import SubmissionContext, validate_submission, with_baseline_severities
+from core.home import Home, now_shanghai
+from core.reference import Reference
 from intake.discover import Candidate, sha256_of
 from intake.readers import FileLimits, ReadResult, read_submission
-from jiuzhu.home import Home, now_shanghai
-from jiuzhu.reference import Reference
 from publish.files import write_json
 from publish.returns import rebuild_return_files, return_paths
 from transforms.identifiers import id_birth_date_expr, id_sex_expr

@@ -40,7 +40,7 @@ from typing import Literal
 
 import polars as pl
 
-from jiuzhu.reference import Reference, load_reference
+from core.reference import Reference, load_reference
 from transforms.text import fold_fullwidth
 
 HEADER_SCAN_ROWS = 20  # the header must be among the first 20 rows

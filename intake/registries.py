@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from jiuzhu.home import Home
+from core.home import Home
 from transforms.identifiers import CANONICAL_ID, id_problem_expr, normalise_id_expr
 from transforms.text import apply_where
 

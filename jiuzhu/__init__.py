@@ -1,8 +1,4 @@
-"""jiuzhu (救助): the district bureau's data pipeline for dibao and tekun."""
+"""jiuzhu (救助): the district bureau's data pipeline for dibao and tekun. This package is
+the top floor: the command line, the demo and `serve` (docs/architecture.md)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("jiuzhu")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+from core import __version__  # noqa: F401 - the package's version, for `jiuzhu --version`

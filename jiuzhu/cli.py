@@ -15,9 +15,9 @@ from typing import Annotated
 
 import typer
 
+from core.home import Home, parse_as_of, parse_period
+from core.permissions import restrict_umask
 from jiuzhu.commands import AsOfOpt, HomeOpt, NewHomeOpt, fail
-from jiuzhu.home import Home, parse_as_of, parse_period
-from jiuzhu.permissions import restrict_umask
 
 app = typer.Typer(
     name="jiuzhu",
@@ -138,7 +138,7 @@ def run(
 
 
 def _load_reference(h: Home):
-    from jiuzhu.reference import load_reference
+    from core.reference import load_reference
 
     return load_reference(h.reference)
 
@@ -150,10 +150,10 @@ def _first_line(exc: BaseException) -> str:
 
 def _operator_errors() -> tuple[type[BaseException], ...]:
     """Errors whose one line says all there is (no traceback is worth keeping)."""
+    from core.home import HomeMissing
+    from core.reference import ReferenceError
     from jiuzhu.commands.backup import BackupError
     from jiuzhu.commands.init import NotAHomeFolder
-    from jiuzhu.home import HomeMissing
-    from jiuzhu.reference import ReferenceError
     from warehouse.connection import WarehouseBusy, WarehouseMissing
     from warehouse.migrate import MigrationError
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-from jiuzhu.home import Home
+from core.home import Home
 
 
 def run_demo(home: Home, *, households: int, echo: Callable[[str], None]) -> None:
@@ -49,7 +49,7 @@ def run_demo(home: Home, *, households: int, echo: Callable[[str], None]) -> Non
     echo("Planted anomalies (ground_truth.csv) and what the pipeline found:")
     for line in planted_table(planted_and_found(home)):
         echo("  " + line)
-    from jiuzhu.accounts import add_demo_accounts
+    from core.accounts import add_demo_accounts
 
     echo("")
     echo(f"The workbench: .venv/bin/jiuzhu web --home {home.root}   then open http://127.0.0.1:8800/")
@@ -101,7 +101,7 @@ def planted_and_found(home: Home) -> list[tuple[str, int, int]]:
 
 
 def planted_table(rows: list[tuple[str, int, int]]) -> list[str]:
-    from checks.catalogue import RULES
+    from transforms.catalogue import RULES
 
     lines = ["规则  埋设  发现  名称", "----  ----  ----  ----"]
     lines += [f"{r:<4}  {p:>4}  {f:>4}  {RULES[r].title_zh if r in RULES else ''}" for r, p, f in rows]

@@ -38,7 +38,7 @@ from urllib.parse import quote, unquote
 import apprise
 from apprise import AppriseResultStatus, NotifyFormat
 
-from jiuzhu.home import Home, now_shanghai
+from core.home import Home, now_shanghai
 from notify.config import check_notify_config
 from notify.digest import DISTRICT_TAG, Digest
 from transforms.identifiers import scrub_text
@@ -193,7 +193,7 @@ class Notifier:
 
     def _town_tags(self) -> list[str]:
         if self._town_codes is None:
-            from jiuzhu.reference import load_reference
+            from core.reference import load_reference
 
             self._town_codes = load_reference(self.home.reference).town_codes
         return list(self._town_codes)

@@ -38,8 +38,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from jiuzhu.home import Home, now_shanghai
-from jiuzhu.reference import Reference
+from core.home import Home, now_shanghai
+from core.reference import Reference
 from notify.delivery import DELIVERED, FAILED, DeliveryResult, Notifier
 from notify.digest import DISTRICT_TAG, DigestItem, compose_digest
 from notify.record import record_delivery

@@ -12,8 +12,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from jiuzhu.home import Home, now_shanghai
-from jiuzhu.reference import Reference
+from core.home import Home, now_shanghai
+from core.reference import Reference
 from payments.bank import release_line_keys
 from publish.payments import bank_frame, csv_sha256
 from transforms.money import fen_to_decimal_expr, yuan_to_fen
@@ -28,7 +28,7 @@ class PaymentActionError(ValueError):
 
 def _officer(ref: Reference, officer: str, on: date) -> str:
     """The officer number of the authenticated account acting (the command line and the workbench
-    authenticate it: jiuzhu/accounts.py); it must be listed in the officers table on `on`."""
+    authenticate it: core/accounts.py); it must be listed in the officers table on `on`."""
     from checks.lifecycle import FindingError, resolve_officer
 
     try:

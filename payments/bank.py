@@ -18,14 +18,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from checks.catalogue import RULES
 from checks.findings import finding_id
+from core.home import Home, now_shanghai
+from core.reference import load_reference
 from intake.discover import sha256_of
 from intake.readers import FileLimits, read_submission
-from jiuzhu.home import Home, now_shanghai
-from jiuzhu.reference import load_reference
 from publish.files import write_json, write_workbook
 from publish.returns import stem
+from transforms.catalogue import RULES
 from transforms.money import parse_yuan_text, yuan_to_fen
 
 HEADERS = {"批次号": "batch_no", "序号": "line_no", "账号": "account_no", "金额": "amount", "状态": "status",

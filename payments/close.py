@@ -15,8 +15,8 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from jiuzhu.home import Home, now_shanghai
-from jiuzhu.reference import Reference
+from core.home import Home, now_shanghai
+from core.reference import Reference
 from publish.payments import (
     bank_frame,
     csv_sha256,

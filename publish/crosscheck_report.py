@@ -20,13 +20,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from checks.catalogue import RULES as CATALOGUE
 from checks.crosscheck import RULES
-from jiuzhu.home import Home
-from jiuzhu.reference import Reference
+from core.home import Home
+from core.reference import Reference
 from notify.digest import DISTRICT_TAG, DigestItem
 from notify.record import last_delivered_at
 from publish.files import write_workbook
+from transforms.catalogue import RULES as CATALOGUE
 from transforms.identifiers import mask_expr
 from warehouse.sqlfiles import sql
 

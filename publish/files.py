@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from jiuzhu.permissions import FILE_MODE
+from core.permissions import FILE_MODE
 from transforms.returns import fit_excel_cell
 
 FIXED_CREATED = datetime(2000, 1, 1)
@@ -26,7 +26,7 @@ FIXED_CREATED = datetime(2000, 1, 1)
 
 def atomic_target(path: Path) -> Path:
     """A temporary file beside `path` (renamed into place by the caller), with the home's
-    file mode (jiuzhu.permissions: 0640; mkstemp alone would make it 0600)."""
+    file mode (core.permissions: 0640; mkstemp alone would make it 0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.fchmod(fd, FILE_MODE)

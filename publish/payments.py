@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from jiuzhu.home import Home
+from core.home import Home
 from publish.files import atomic_target, write_json, write_workbook
 
 BANK_COLUMNS = ["序号", "镇街", "户主姓名", "身份证号", "开户银行", "账号", "开户人", "金额", "类别", "所属期", "批次号", "备注"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from jiuzhu.home import Home
+from core.home import Home
 from publish.files import write_text
 from publish.report_xlsx import (
     BUREAU,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
-from jiuzhu.home import Home
-from jiuzhu.reference import Reference
+from core.home import Home
+from core.reference import Reference
 from publish.files import write_json, write_workbook
 from transforms.returns import cell_marks, return_rows
 from transforms.submission import REQUIRED_CELLS

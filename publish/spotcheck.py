@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from jiuzhu.home import Home, now_shanghai, parse_period
-from jiuzhu.reference import Reference
+from core.home import Home, now_shanghai, parse_period
+from core.reference import Reference
 from publish.files import write_text, write_workbook
 from transforms import sampling
 from warehouse.ingest_load import registered

@@ -16,8 +16,8 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from jiuzhu.home import Home
-from jiuzhu.reference import Reference
+from core.home import Home
+from core.reference import Reference
 from publish.files import FIXED_CREATED, atomic_target, display_width
 from transforms.submission import BOOL_FIELDS, DATE_FIELDS, FIELD_LABELS_ZH, REQUIRED_CELLS
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from jiuzhu.home import Home
-from jiuzhu.reference import load_reference
+from core.home import Home
+from core.reference import load_reference
 from synth.anomalies import (
     CASE_LEVEL_RULES,
     P_RULES,

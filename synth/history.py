@@ -23,7 +23,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from jiuzhu.reference import Reference
+from core.reference import Reference
 from synth.households import _uniform_int
 from synth.timeframe import DayCal, TimeFrame, add_months_days, month_start_days, to_days
 from transforms.entitlement import case_entitlement, month_constants

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from jiuzhu.home import SHANGHAI
+from core.home import SHANGHAI
 from transforms.calendar import FIRST_DAY, WorkingCalendar
 
 EPOCH = date(1970, 1, 1)

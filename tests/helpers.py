@@ -6,10 +6,10 @@ import os
 from datetime import date, datetime
 from pathlib import Path
 
+from core.home import SHANGHAI, Home
+from core.reference import load_reference
 from intake.discover import discover
 from intake.pipeline import IngestSettings, ingest_file
-from jiuzhu.home import SHANGHAI, Home
-from jiuzhu.reference import load_reference
 from warehouse.connection import open_warehouse
 
 REF = load_reference()

@@ -1,4 +1,4 @@
-"""Workbench accounts (jiuzhu/accounts.py) and `jiuzhu users`: scrypt hashes, roles, the
+"""Workbench accounts (core/accounts.py) and `jiuzhu users`: scrypt hashes, roles, the
 sign-in throttle, sessions that end, tokens that only the account's own password gets,
 resets that force a new password, and the queue of officers' actions in order."""
 
@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
-from jiuzhu.accounts import (
+from core.accounts import (
     THROTTLE_PER_USER,
     AccountError,
     AccountStore,
@@ -20,8 +20,8 @@ from jiuzhu.accounts import (
     hash_password,
     verify_password,
 )
+from core.home import Home
 from jiuzhu.commands.users import app
-from jiuzhu.home import Home
 
 runner = CliRunner()
 PASSWORD = "a-long-password"

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import REF, at, case_rows, drop_cases, ingest_all, make_id
 
+from core.home import Home
 from flows.close_month import close_period
-from jiuzhu.home import Home
 from publish.analyst import build_analyst_copy
 from transforms.identifiers import id_is_valid, mask
 from warehouse.connection import open_warehouse

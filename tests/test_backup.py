@@ -16,10 +16,10 @@ import pytest
 from helpers import at, case_rows, drop_cases, ingest_all, make_id, query
 from typer.testing import CliRunner
 
+from core.home import Home
+from core.reference import SHIPPED
 from flows.close_month import close_period
 from jiuzhu.cli import app
-from jiuzhu.home import Home
-from jiuzhu.reference import SHIPPED
 from warehouse.audit import start_run
 from warehouse.connection import open_warehouse
 
@@ -50,7 +50,7 @@ def source(tmp_path_factory) -> Home:
     )
     home.notify_yaml.write_text("urls:\n  - json://127.0.0.1:9:\n      - tag: district\n", encoding="utf-8")
     (home.warehouse_dir / "analyst.key").write_text("ab" * 32 + "\n", encoding="ascii")
-    from jiuzhu.accounts import AccountStore
+    from core.accounts import AccountStore
 
     AccountStore.for_home(home).add("GZ001", "officer", "pass-word-2025")  # the workbench's accounts
     with open_warehouse(home, flow="test") as con:
@@ -99,7 +99,7 @@ def test_restore_into_a_fresh_home_gives_the_same_business_tables(source, tmp_pa
     assert query(
         restored, "SELECT kind FROM audit.events WHERE kind IN ('backup', 'restored') ORDER BY 1"
     ) == [("backup",), ("restored",)]
-    from jiuzhu.accounts import AccountStore
+    from core.accounts import AccountStore
 
     assert AccountStore.for_home(restored).authenticate("GZ001", "pass-word-2025").username == "GZ001"
     # the restored home is a home: flows and commands run on it
@@ -151,7 +151,7 @@ def test_restore_refuses_a_home_in_use_and_a_damaged_archive(source, tmp_path):
 HOLDER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from jiuzhu.home import Home
+    from core.home import Home
     from warehouse.connection import open_warehouse
 
     with open_warehouse(Home(Path(sys.argv[1])), flow="close-month"):

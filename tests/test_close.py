@@ -13,8 +13,8 @@ import pytest
 from helpers import REF, at, case_rows, drop_cases, ingest_all, make_id, query
 from python_calamine import CalamineWorkbook
 
+from core.home import Home
 from flows.close_month import close_period
-from jiuzhu.home import Home
 from payments.actions import PaymentActionError, one_off, reissue_line, void_batch
 from warehouse.connection import open_warehouse
 
@@ -216,7 +216,7 @@ def test_one_off_run_twice_pays_once(home):
 
 
 def test_failure_between_files_and_record_leaves_nothing_half_done(home):
-    from jiuzhu.reference import load_reference
+    from core.reference import load_reference
     from payments.close import run_close
 
     _approve(home, "GN-1", "500110001", [ZHANG], at(25))

@@ -17,9 +17,9 @@ import polars as pl
 import pytest
 
 from checks.crosscheck import RULES, prepare_population, run_rules
+from core.home import Home
+from core.reference import load_reference
 from flows.crosscheck import run_crosscheck
-from jiuzhu.home import Home
-from jiuzhu.reference import load_reference
 from transforms.identifiers import id_check_char
 from warehouse.connection import open_warehouse
 

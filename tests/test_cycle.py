@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from jiuzhu.home import Home
-from jiuzhu.reference import SHIPPED
+from core.home import Home
+from core.reference import SHIPPED
 from warehouse.connection import open_warehouse
 
 pytestmark = pytest.mark.flow

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from jiuzhu.home import Home
+from core.home import Home
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

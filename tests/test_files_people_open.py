@@ -11,7 +11,7 @@ import pytest
 from helpers import REF, at, ingest_all
 from test_money_edges import GUNAN, LI, ZHANG, case, drop, receipt, versions
 
-from jiuzhu.home import Home
+from core.home import Home
 from publish.template import write_template
 from transforms.submission import FIELD_LABELS_ZH
 

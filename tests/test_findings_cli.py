@@ -13,9 +13,9 @@ import pytest
 from test_crosscheck import PAYROLL, District, Member, check, extract, make_id
 from typer.testing import CliRunner
 
-from jiuzhu.accounts import AccountStore
+from core.accounts import AccountStore
+from core.home import Home
 from jiuzhu.commands.findings import app
-from jiuzhu.home import Home
 from warehouse.connection import open_warehouse
 
 runner = CliRunner()

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from jiuzhu.home import SHANGHAI, Home
+from core.home import SHANGHAI, Home
 from warehouse.connection import open_warehouse
 
 pytestmark = pytest.mark.flow

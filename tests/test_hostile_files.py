@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from bench.bench_limits import csv_rows, sparse_file, sparse_xlsx, xlsx_bomb, xlsx_with_sheet
+from core.home import Home
+from core.reference import load_reference
 from intake.readers import FileLimits, read_submission
-from jiuzhu.home import Home
-from jiuzhu.reference import load_reference
 from publish.files import write_workbook
 from publish.returns import NAME_MAX_BYTES, RETURN_SUFFIXES, stem
 from transforms.returns import EXCEL_CELL_MAX, return_rows
@@ -122,7 +122,7 @@ def test_hostile_reads_stay_in_bounded_memory(tmp_path):
         import fastexcel, polars
         from bench.bench_limits import peak_rss_mib
         from intake.readers import default_limits, read_submission
-        from jiuzhu.reference import load_reference
+        from core.reference import load_reference
         ref = load_reference()
         default_limits()
         before = peak_rss_mib()
@@ -270,7 +270,7 @@ def test_cells_placed_far_away_in_any_spelling_are_refused_without_reaching_the_
         import json, sys
         from pathlib import Path
         from intake.readers import read_submission
-        from jiuzhu.reference import load_reference
+        from core.reference import load_reference
         ref = load_reference()
         for p in sys.argv[1:]:
             r = read_submission(Path(p), ref.header_map(), ref.required_fields())

@@ -13,8 +13,8 @@ import pytest
 from helpers import REF, SPOUSE, at, drop, ingest_all, query, row
 from python_calamine import CalamineWorkbook
 
+from core.home import Home
 from intake.discover import discover
-from jiuzhu.home import Home
 from warehouse.connection import open_warehouse
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jiuzhu.home import SHANGHAI, Home
+from core.home import SHANGHAI, Home
 from warehouse.connection import open_warehouse
 
 pytestmark = pytest.mark.flow

@@ -9,10 +9,10 @@ import json
 import polars as pl
 import pytest
 
+from core.home import Home
+from core.reference import load_reference
 from intake.discover import discover
 from intake.pipeline import IngestSettings, ingest_file
-from jiuzhu.home import Home
-from jiuzhu.reference import load_reference
 from warehouse.connection import open_warehouse
 
 

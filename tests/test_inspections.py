@@ -15,9 +15,9 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from checks.findings import finding_id
+from core.home import SHANGHAI, Home
 from flows.sample import inspections_once, sample_once
 from intake.discover import sha256_of
-from jiuzhu.home import SHANGHAI, Home
 from publish.files import write_workbook
 from tests.test_sample_flow import GUNAN, WENLONG, build_home, query
 
@@ -232,7 +232,7 @@ def test_the_inspectors_list_filled_in_is_read_back(home):
 
 
 def test_s01_with_stop_holds_the_case_at_the_monthly_close(home):
-    from jiuzhu.reference import load_reference
+    from core.reference import load_reference
     from payments import close
     from warehouse.connection import open_warehouse
 

@@ -12,8 +12,8 @@ import pytest
 import xlsxwriter
 import xlwt
 
+from core.reference import load_reference
 from intake.readers import read_submission
-from jiuzhu.reference import load_reference
 
 REF = load_reference()
 HEADER_MAP = REF.header_map()

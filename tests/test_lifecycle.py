@@ -13,10 +13,10 @@ import pytest
 from test_crosscheck import PAYROLL, VEH, District, Member, check, extract, findings, make_id
 
 from checks.lifecycle import FindingError, clear_finding, clearing_counts, confirm_clearing
+from core.home import SHANGHAI, Home
+from core.reference import load_reference
 from intake.discover import discover
 from intake.pipeline import IngestSettings, ingest_file
-from jiuzhu.home import SHANGHAI, Home
-from jiuzhu.reference import load_reference
 from warehouse.connection import open_warehouse
 
 REF = load_reference()

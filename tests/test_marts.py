@@ -15,10 +15,10 @@ import polars as pl
 import pytest
 from helpers import REF, at, case_rows, drop_cases, ingest_all, make_id, query
 
+from core.home import Home
 from flows.close_month import close_period
 from intake.discover import discover
 from intake.pipeline import IngestSettings, ingest_file
-from jiuzhu.home import Home
 from payments.actions import one_off, void_batch
 from transforms.budget import WhatIf, default_what_if, project_budget, round_half_up
 from transforms.calendar import WorkingCalendar

@@ -20,9 +20,9 @@ from helpers import REF, at, ingest_all, make_id, query
 from python_calamine import CalamineWorkbook
 
 from checks.lifecycle import clear_finding
+from core.home import Home
 from flows.close_month import close_period
 from flows.crosscheck import run_crosscheck
-from jiuzhu.home import Home
 from payments.actions import PaymentActionError, one_off, record_recovery
 from warehouse.connection import open_warehouse
 

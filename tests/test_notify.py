@@ -17,7 +17,7 @@ import duckdb
 import markdown
 import pytest
 
-from jiuzhu.home import Home
+from core.home import Home
 from notify import (
     DELIVERED,
     FAILED,
@@ -411,7 +411,7 @@ def test_record_delivery_writes_one_row_without_the_body(tmp_path):
 
 
 def test_queued_items_are_stored_masked_in_order_and_flushed_as_one_digest_per_town(tmp_path):
-    from jiuzhu.reference import load_reference
+    from core.reference import load_reference
     from notify.queue import enqueue, flush
     from transforms.identifiers import mask_member
     from warehouse.connection import open_warehouse

@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 from helpers import at, drop, ingest_all, query, row
 
-from jiuzhu.home import Home
-from jiuzhu.reference import SHIPPED, load_reference
+from core.home import Home
+from core.reference import SHIPPED, load_reference
 from notify import RESENT_HEADING, NotifyConfigError, check_notify_config
 from transforms.identifiers import mask
 from warehouse.connection import open_warehouse
@@ -185,7 +185,7 @@ def test_a_failed_town_is_retried_after_its_backoff_then_given_up_and_the_distri
     tmp_path, monkeypatch
 ):
     import notify.queue as queue_module
-    from jiuzhu.home import now_shanghai
+    from core.home import now_shanghai
     from notify.queue import notify_or_queue
 
     home = Home(tmp_path).ensure()

@@ -25,10 +25,10 @@ import pytest
 from helpers import at, case_rows, drop_cases, ingest_all, make_id, query
 from typer.testing import CliRunner
 
-from jiuzhu import permissions
+from core import permissions
+from core.home import Home, HomeMissing
+from core.reference import SHIPPED, ReferenceError, load_reference
 from jiuzhu.cli import app
-from jiuzhu.home import Home, HomeMissing
-from jiuzhu.reference import SHIPPED, ReferenceError, load_reference
 from warehouse.audit import start_run
 from warehouse.connection import holder_path, open_warehouse
 
@@ -146,7 +146,7 @@ def test_run_ingest_with_a_bad_standards_override_exits_non_zero_naming_file_and
 KILLED_WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from jiuzhu.home import Home
+    from core.home import Home
     from publish.files import atomic_target
     from warehouse.audit import start_run
     from warehouse.connection import open_warehouse

@@ -5,7 +5,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from jiuzhu.reference import ReferenceError, load_reference
+from core.reference import ReferenceError, load_reference
 from transforms.calendar import WorkingCalendar
 from transforms.entitlement import case_entitlement, standard_fen, uprating_fen
 
@@ -147,7 +147,7 @@ def test_override_with_a_missing_column_names_the_file(tmp_path):
 
 
 def test_holidays_table_matches_the_library():
-    from jiuzhu.reference import build_holidays_rows
+    from core.reference import build_holidays_rows
 
     shipped = T["holidays"].filter(pl.col("kind") != "covered")
     assert shipped.height == len(build_holidays_rows())

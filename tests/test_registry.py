@@ -7,9 +7,9 @@ from datetime import date
 import polars as pl
 import pytest
 
+from core.home import Home
+from core.reference import load_reference
 from intake.registries import column_mapping, discover_extracts, normalise_registry_ids
-from jiuzhu.home import Home
-from jiuzhu.reference import load_reference
 from transforms.identifiers import id_check_char
 from warehouse.connection import open_warehouse
 from warehouse.registry_load import load_registries, registry_digest

@@ -16,9 +16,9 @@ import pytest
 from helpers import REF, at, case_rows, drop_cases, ingest_all, make_id, query
 from python_calamine import CalamineWorkbook
 
+from core.home import Home
 from flows.close_month import close_period
 from flows.report import default_period, report_once
-from jiuzhu.home import Home
 from publish.report_xlsx import PUBLIC_MEASURES, TOTAL, write_public
 from transforms.suppression import crosstab_cells, protect
 from warehouse.connection import open_warehouse

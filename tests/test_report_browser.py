@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from helpers import at, case_rows, drop_cases, ingest_all, make_id
 
+from core.home import Home
 from flows.close_month import close_period
 from flows.report import report_once
-from jiuzhu.home import Home
 
 REPO = Path(__file__).resolve().parent.parent
 SCREENSHOT = REPO / "out" / "report_screenshot.png"

@@ -19,11 +19,11 @@ import polars as pl
 import pytest
 from python_calamine import CalamineWorkbook
 
+from core.home import SHANGHAI, Home
+from core.reference import load_reference
 from flows.sample import sample_once
 from intake.discover import discover
 from intake.pipeline import IngestSettings, ingest_file
-from jiuzhu.home import SHANGHAI, Home
-from jiuzhu.reference import load_reference
 from publish.spotcheck import list_path, manifest_path
 from transforms import sampling
 from transforms.identifiers import id_check_char

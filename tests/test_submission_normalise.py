@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jiuzhu.reference import load_reference
+from core.reference import load_reference
 from transforms.submission import (
     CODE_TABLE_FIELDS,
     DATE_FIELDS,

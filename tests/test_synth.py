@@ -22,8 +22,8 @@ import polars as pl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from jiuzhu.home import SHANGHAI
-from jiuzhu.reference import load_reference
+from core.home import SHANGHAI
+from core.reference import load_reference
 from synth import DEFAULT_AS_OF, generate
 from transforms.calendar import WorkingCalendar
 from transforms.entitlement import case_entitlement, month_constants

@@ -14,11 +14,11 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
+from core.home import SHANGHAI, Home
+from core.reference import SHIPPED, load_reference
 from flows.validate import run_validation
 from intake.discover import discover
 from intake.pipeline import IngestSettings, ingest_file
-from jiuzhu.home import SHANGHAI, Home
-from jiuzhu.reference import SHIPPED, load_reference
 from transforms.identifiers import id_check_char
 from warehouse.connection import open_warehouse
 

@@ -14,7 +14,6 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
-from checks.catalogue import RULES
 from checks.gx_suite import (
     _gx,
     gx_frames,
@@ -24,11 +23,12 @@ from checks.gx_suite import (
     value_sets_from_reference,
 )
 from checks.validation import SubmissionContext, submission_rule_results
+from core.home import SHANGHAI, Home
+from core.reference import load_reference
 from flows.validate import gx_paths, run_validation
 from intake.discover import discover
 from intake.pipeline import CODED_FIELDS, IngestSettings, ingest_file
-from jiuzhu.home import SHANGHAI, Home
-from jiuzhu.reference import load_reference
+from transforms.catalogue import RULES
 from transforms.identifiers import id_check_char
 from transforms.submission import normalise_submission
 from transforms.vrules import MEMBER_RULES, MESSAGE_TEMPLATES, VRULES, RuleResults, rule_findings

@@ -18,10 +18,10 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from checks.validation import SubmissionContext, validate_submission, working_calendar
+from core.home import SHANGHAI, Home
+from core.reference import load_reference
 from intake.discover import discover
 from intake.pipeline import CODED_FIELDS, IngestSettings, ingest_file
-from jiuzhu.home import SHANGHAI, Home
-from jiuzhu.reference import load_reference
 from transforms.identifiers import id_check_char
 from transforms.submission import normalise_submission
 from transforms.versions import case_key_expr

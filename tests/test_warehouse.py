@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from jiuzhu.home import Home, code_version
-from jiuzhu.reference import ReferenceError, load_reference
+from core.home import Home, code_version
+from core.reference import ReferenceError, load_reference
 from warehouse.audit import finish_run, inputs_digest, record_event, recorded_run, start_run
 from warehouse.connection import (
     WarehouseBusy,
@@ -33,7 +33,7 @@ LAYERS = {"raw", "ref", "registry", "core", "checks", "pay", "mart", "audit"}
 HOLDER = """
 import sys, time
 from pathlib import Path
-from jiuzhu.home import Home
+from core.home import Home
 from warehouse.connection import open_warehouse
 
 home, marks, mode = Home.resolve(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]

@@ -25,7 +25,7 @@ import uvicorn
 from helpers import ingest_all
 from web_home import AS_OF, PASSWORDS, TOWN_A, TOWN_B, build_home, close, finding_id, held, return_workbook
 
-from jiuzhu.home import Home
+from core.home import Home
 from web.app import create_app
 from web.jobs import IngestRunner
 

@@ -29,10 +29,10 @@ from web_home import (
     return_workbook,
 )
 
+from core.accounts import AccountStore
+from core.home import Home
+from core.reference import load_reference
 from flows.officer_actions import apply_queued_actions
-from jiuzhu.accounts import AccountStore
-from jiuzhu.home import Home
-from jiuzhu.reference import load_reference
 from warehouse.connection import open_warehouse
 from web.app import create_app
 from web.jobs import IngestRunner

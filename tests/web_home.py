@@ -11,8 +11,8 @@ from pathlib import Path
 
 from helpers import CASE_HEADER, at, case_rows, drop_cases, ingest_all, make_id, query
 
-from jiuzhu.accounts import AccountStore
-from jiuzhu.home import Home
+from core.accounts import AccountStore
+from core.home import Home
 
 TOWN_A, TOWN_B = "500110001", "500110108"  # 古南街道, 石角镇
 AS_OF = date(2025, 4, 10)

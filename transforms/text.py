@@ -42,3 +42,31 @@ def apply_where(raw: pl.Series, needs: pl.Series, build: Callable[[pl.Expr], pl.
     idx = needs.arg_true()
     fixed = pl.DataFrame({"v": raw.gather(idx)}).select(build(pl.col("v")).cast(pl.String).alias("v"))["v"]
     return raw.clone().scatter(idx, fixed)
+
+
+# ---------------------------------------------------------------- CSV for people (formula injection)
+
+# Excel and other spreadsheets evaluate a CSV cell that starts with one of these, quoted or not
+# (OWASP, CSV injection): =HYPERLINK(...), +cmd|..., -2+3, @SUM(...), and a leading tab or CR.
+FORMULA_LEADERS = "=+-@\t\r"
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def starts_like_formula_expr(text: pl.Expr) -> pl.Expr:
+    """True where a text cell starts with = + - @ TAB or CR (null stays null)."""
+    return text.cast(pl.String).str.contains(_FORMULA_START)
+
+
+def neutralise_formula_expr(text: pl.Expr) -> pl.Expr:
+    """OWASP's advice for CSV written for people: a text cell that starts like a formula gets a
+    leading single quote, so a spreadsheet shows it as text ("'=HYPERLINK(...)"); every other
+    cell is unchanged. Never for a file a machine matches byte for byte (the bank batch holds
+    such a line instead of altering it)."""
+    return text.cast(pl.String).str.replace(r"^([=+\-@\t\r])", "'$1")
+
+
+def neutralise_csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """`neutralise_formula_expr` on every text column of a frame about to be written as CSV
+    (numbers, dates and amounts are not text and are left alone)."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(neutralise_formula_expr(pl.col(name)).alias(name) for name in text)

@@ -13,7 +13,7 @@ from datetime import date
 
 import polars as pl
 
-from checks.catalogue import EXIT_STATUSES, rule_meta_frame
+from transforms.catalogue import EXIT_STATUSES, rule_meta_frame
 
 HOUSEHOLD_FIELDS = [
     "village", "program", "status", "applied_on", "received_on", "visited_on", "reviewed_on", "decided_on",

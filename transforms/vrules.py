@@ -205,7 +205,7 @@ def rule_results(
         (unique within a case).
     previous: per case_key its state before this version: ever_approved,
         ever_decided (approved or denied), first_ingested_on (any earlier version).
-    tables: the reference tables (jiuzhu.reference.Reference.tables).
+    tables: the reference tables (core.reference.Reference.tables).
     """
     wanted = set(rules)
     rules = [r for r in VRULES if r in wanted]

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import duckdb
 
-from jiuzhu.home import code_version, now_shanghai
+from core.home import code_version, now_shanghai
 from transforms.identifiers import scrub_text
 
 RUN_STATUSES = ("running", "completed", "failed", "crashed")

@@ -6,7 +6,7 @@ from datetime import date
 
 import duckdb
 
-from jiuzhu.reference import Reference
+from core.reference import Reference
 
 
 def go_live_month(con: duckdb.DuckDBPyConnection, ref: Reference, period: date) -> date:

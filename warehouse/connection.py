@@ -31,9 +31,9 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
-from jiuzhu import permissions
-from jiuzhu.home import Home, now_shanghai
-from jiuzhu.reference import Reference, ReferenceError, load_reference
+from core import permissions
+from core.home import Home, now_shanghai
+from core.reference import Reference, ReferenceError, load_reference
 from warehouse.audit import mark_crashed_runs, other_live_runs, record_event
 from warehouse.migrate import migrate, pending_migrations
 

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from jiuzhu.reference import Reference
+from core.reference import Reference
 from transforms.budget import WhatIf, add_months, assign_payer, default_what_if, project_budget
 from transforms.calendar import WorkingCalendar
 from transforms.entitlement import uprating_fen

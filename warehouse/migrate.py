@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from jiuzhu.home import now_shanghai
+from core.home import now_shanghai
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9][a-z0-9_]*)\.sql$")

@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from jiuzhu.home import now_shanghai
-from jiuzhu.reference import Reference, ReferenceError
+from core.home import now_shanghai
+from core.reference import Reference, ReferenceError
 
 MONEY_COLUMNS = frozenset({"amount"})
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -25,6 +25,8 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
+from core.home import Home, now_shanghai
+from core.reference import Reference
 from intake.registries import (
     ACCUMULATING,
     DECODED_VIEW,
@@ -36,8 +38,6 @@ from intake.registries import (
     read_extract,
     sha256_of,
 )
-from jiuzhu.home import Home, now_shanghai
-from jiuzhu.reference import Reference
 from warehouse.sqlfiles import sql
 
 log = logging.getLogger("jiuzhu.registry")

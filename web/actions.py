@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from jiuzhu.accounts import Account, Action
+from core.accounts import Account, Action
 from web.common import Workbench
 
 log = logging.getLogger("jiuzhu.web")

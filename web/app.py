@@ -26,9 +26,9 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from jiuzhu.accounts import Account, AccountError, AccountStore, AuthFailed, Throttled
-from jiuzhu.home import Home
-from jiuzhu.reference import load_reference
+from core.accounts import Account, AccountError, AccountStore, AuthFailed, Throttled
+from core.home import Home
+from core.reference import load_reference
 from web import officer, town
 from web.actions import background_apply
 from web.common import (

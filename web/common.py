@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from starlette.templating import Jinja2Templates
 
-from jiuzhu.accounts import ROLES, Account, AccountStore, when
-from jiuzhu.home import SHANGHAI, Home, today_shanghai
-from jiuzhu.reference import Reference
+from core.accounts import ROLES, Account, AccountStore, when
+from core.home import SHANGHAI, Home, today_shanghai
+from core.reference import Reference
 from transforms.identifiers import mask, scrub_text
 from web.jobs import IngestRunner
 from web.snapshot import Snapshots

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from jiuzhu.home import SHANGHAI, Home, now_shanghai
+from core.home import SHANGHAI, Home, now_shanghai
 
 CHUNK = 1024 * 1024
 SUBMISSION_SUFFIXES = (".xlsx", ".xls", ".csv", ".json")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import date
 
-from jiuzhu.home import Home, now_shanghai
+from core.home import Home, now_shanghai
 
 
 class IngestRunner:

@@ -18,7 +18,7 @@ import httpx
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
-from jiuzhu.accounts import Account
+from core.accounts import Account
 from transforms.identifiers import scrub_text
 from web import files
 from web.actions import pending_clear_by, submit
@@ -102,8 +102,8 @@ def _finding_page(request: Request, user: Account, finding_id: str, *, action_id
         history = rows(cur, "finding_history", finding_id=finding_id) if f else []
     if f is None:
         raise NotFound("没有这条核对结果 (no such finding)")
-    from checks.catalogue import RULES
     from checks.lifecycle import needs_confirmation
+    from transforms.catalogue import RULES
 
     queued = [a for a in wb.store.actions(target_key=("finding_id", finding_id), limit=20) if a.status == "queued"]
     done = None

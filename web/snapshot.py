@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from jiuzhu.home import SHANGHAI, Home
+from core.home import SHANGHAI, Home
 
 log = logging.getLogger("jiuzhu.web.snapshot")
 

@@ -13,8 +13,8 @@ import xlsxwriter
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from jiuzhu.accounts import Account
-from jiuzhu.home import SHANGHAI
+from core.accounts import Account
+from core.home import SHANGHAI
 from web import files
 from web.common import (
     Forbidden,

@@ -17,7 +17,7 @@ def fail(reason: str) -> None:
 def existing_home(value: Path | None) -> Path | None:
     """--home of a command that works on a data home: it must exist (a typo is never created).
     `jiuzhu init` creates one; `demo`, `synth` and `restore` make their own."""
-    from jiuzhu.home import Home, HomeMissing
+    from core.home import Home, HomeMissing
 
     try:
         Home.resolve(value).check()

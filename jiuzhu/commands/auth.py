@@ -15,8 +15,8 @@ from typing import Annotated
 
 import typer
 
+from core.home import Home
 from jiuzhu.commands import fail
-from jiuzhu.home import Home
 
 UserOpt = Annotated[
     str | None,
@@ -35,7 +35,7 @@ GoneOfficerOpt = Annotated[
 
 def authenticate_officer(home: Home, user: str | None, token: str | None, officer: str | None = None):
     """The authenticated officer account and how it was proved ('token' or 'password'); exits 1 otherwise."""
-    from jiuzhu.accounts import AccountError, AccountStore
+    from core.accounts import AccountError, AccountStore
 
     if officer is not None:
         fail("--officer is gone: officers authenticate with --user (password) or a token (JIUZHU_TOKEN); "
@@ -62,9 +62,9 @@ def authenticate_officer(home: Home, user: str | None, token: str | None, office
 def run_officer_action(home: Home, account, via: str, kind: str, target: dict, day: date) -> tuple[str, str]:
     """Queue the action under the account and apply the queue now (waiting for the warehouse lock
     like every writer). Returns (status, message); 'queued' when the wait ran out."""
+    from core.accounts import AccountStore
+    from core.reference import load_reference
     from flows.officer_actions import FLOW_NAMES, apply_queued_actions
-    from jiuzhu.accounts import AccountStore
-    from jiuzhu.reference import load_reference
     from warehouse.connection import WarehouseBusy, WarehouseMissing, open_warehouse
 
     if not home.warehouse.exists():

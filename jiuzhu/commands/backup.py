@@ -44,8 +44,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from jiuzhu import permissions
-from jiuzhu.home import HOME_MARKER, SYNTH_MANIFEST, Home, code_version, now_shanghai
+from core import permissions
+from core.home import HOME_MARKER, SYNTH_MANIFEST, Home, code_version, now_shanghai
 
 FORMAT = "jiuzhu-backup/1"
 MANIFEST = "MANIFEST.json"
@@ -146,7 +146,7 @@ def backup(
     """Write a backup of `home` (see the module doc); returns where and what."""
     import duckdb
 
-    from jiuzhu.accounts import AccountStore
+    from core.accounts import AccountStore
     from warehouse.audit import record_event
     from warehouse.connection import open_warehouse
 

@@ -17,9 +17,9 @@ from typing import Annotated
 
 import typer
 
+from core.home import Home, parse_as_of, today_shanghai
 from jiuzhu.commands import AsOfOpt, HomeOpt, fail
 from jiuzhu.commands.auth import GoneOfficerOpt, TokenOpt, UserOpt
-from jiuzhu.home import Home, parse_as_of, today_shanghai
 
 app = typer.Typer(
     name="findings",
@@ -43,7 +43,7 @@ def _day(as_of: str | None) -> date:
 
 def _guarded(call):
     from checks.lifecycle import FindingError
-    from jiuzhu.reference import ReferenceError
+    from core.reference import ReferenceError
     from warehouse.connection import WarehouseBusy, WarehouseMissing
     from warehouse.migrate import MigrationError
 
@@ -177,8 +177,8 @@ _LABELS = {
 @app.command()
 def show(finding_id: FindingArg, home: HomeOpt = None) -> None:
     """Everything about one finding, and its clearing history."""
-    from checks.catalogue import RULES
     from checks.lifecycle import FindingError
+    from transforms.catalogue import RULES
     from transforms.identifiers import mask, scrub_text
 
     key = finding_id.strip().lower()

@@ -4,7 +4,7 @@ Besides `init`, only `demo`, `synth` and `restore` create a home; a flow run or
 a command against a folder that is no home fails (a typo in --home never
 becomes an empty warehouse). `init` makes the folders, the warehouse (migrated),
 loads the reference tables, makes each town's return folder and applies the
-file-permission policy (jiuzhu/permissions.py) to everything in the home. On
+file-permission policy (core/permissions.py) to everything in the home. On
 an existing home it does the same again: brings the schema up to date, reloads
 the reference tables and re-applies the permissions to every file.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jiuzhu import permissions
-from jiuzhu.home import HOME_MARKER, SYNTH_MANIFEST, Home, today_shanghai
+from core import permissions
+from core.home import HOME_MARKER, SYNTH_MANIFEST, Home, today_shanghai
 
 # what a folder may already hold for `init` to make it a home (the layout of SPEC §1)
 HOME_ENTRIES = frozenset(
@@ -39,7 +39,7 @@ class NotAHomeFolder(ValueError):
 
 def init_home(root: Path) -> dict:
     """Create (or bring up to date) the data home at `root`; returns what it did, counts only."""
-    from jiuzhu.reference import load_reference
+    from core.reference import load_reference
     from warehouse.audit import inputs_digest, recorded_run
     from warehouse.connection import open_warehouse
     from warehouse.reference_load import load_reference_tables

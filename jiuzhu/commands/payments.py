@@ -14,9 +14,9 @@ from typing import Annotated
 
 import typer
 
+from core.home import Home, parse_as_of, today_shanghai
 from jiuzhu.commands import AsOfOpt, HomeOpt, fail
 from jiuzhu.commands.auth import GoneOfficerOpt, TokenOpt, UserOpt
-from jiuzhu.home import Home, parse_as_of, today_shanghai
 
 app = typer.Typer(name="payments", help="Void a batch, re-issue a failed line, pay a one-off, record 应追回 recovered or waived.", no_args_is_help=True)
 
@@ -90,9 +90,9 @@ def one_off_command(
     officer: GoneOfficerOpt = None,
 ) -> None:
     """Pay a one-off amount per covered person of every active case (amounts in settings)."""
+    from core.reference import load_reference
     from flows.officer_actions import apply_queued_actions
     from jiuzhu.commands.auth import authenticate_officer
-    from jiuzhu.reference import load_reference
     from payments.actions import PaymentActionError, one_off
     from warehouse.audit import recorded_run
     from warehouse.connection import WarehouseBusy, WarehouseMissing, open_warehouse

@@ -14,8 +14,8 @@ TownOpt = Annotated[str | None, typer.Option("--town", help="One town's 9-digit 
 def template(town: TownOpt = None, home: HomeOpt = None, as_of: AsOfOpt = None) -> None:
     """Write out/templates/<town_code>/救助台账模板.xlsx: the headers, drop-down lists, date and ID checks,
     and a 填表说明 sheet with the standards and limits in force."""
-    from jiuzhu.home import Home, parse_as_of, today_shanghai
-    from jiuzhu.reference import ReferenceError, load_reference
+    from core.home import Home, parse_as_of, today_shanghai
+    from core.reference import ReferenceError, load_reference
     from publish.template import write_templates
 
     h = Home.resolve(home)

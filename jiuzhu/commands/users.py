@@ -15,8 +15,8 @@ from typing import Annotated
 
 import typer
 
+from core.home import Home, today_shanghai
 from jiuzhu.commands import HomeOpt, fail
-from jiuzhu.home import Home, today_shanghai
 
 app = typer.Typer(
     name="users",
@@ -33,7 +33,7 @@ PasswordStdin = Annotated[
 
 
 def _store(home):
-    from jiuzhu.accounts import AccountStore
+    from core.accounts import AccountStore
 
     return AccountStore.for_home(Home.resolve(home))
 
@@ -46,8 +46,8 @@ def _password(stdin: bool, confirm: bool = True) -> str:
 
 
 def _guard(call):
-    from jiuzhu.accounts import AccountError
-    from jiuzhu.reference import ReferenceError
+    from core.accounts import AccountError
+    from core.reference import ReferenceError
 
     try:
         return call()
@@ -67,8 +67,8 @@ def add(
     home: HomeOpt = None,
 ) -> None:
     """Create an account; the password is asked for twice (or read from stdin)."""
-    from jiuzhu.accounts import ROLES, officer_listed
-    from jiuzhu.reference import load_reference
+    from core.accounts import ROLES, officer_listed
+    from core.reference import load_reference
 
     h = Home.resolve(home)
     ref = _guard(lambda: load_reference(h.reference))
@@ -93,7 +93,7 @@ def add(
 @app.command("list")
 def list_users(home: HomeOpt = None) -> None:
     """Every account: username, role, town, active."""
-    from jiuzhu.accounts import ROLES
+    from core.accounts import ROLES
 
     store = _store(home)
     if not store.exists():
@@ -125,7 +125,7 @@ def enable(username: UserArg, home: HomeOpt = None) -> None:
 def reset(username: UserArg, password_stdin: PasswordStdin = False, home: HomeOpt = None) -> None:
     """Give an account a new password (printed once, or read from stdin); it must be changed at the
     next sign-in, and every session and token of the account ends."""
-    from jiuzhu.accounts import generate_password
+    from core.accounts import generate_password
 
     store = _store(home)
     _guard(lambda: store.get(username))
@@ -160,7 +160,7 @@ def actions(
     home: HomeOpt = None,
 ) -> None:
     """Officers' actions (workbench and command line): queued, applied or refused, and why."""
-    from jiuzhu.accounts import when
+    from core.accounts import when
 
     store = _store(home)
     if not store.exists():

@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
+from core.home import Home, parse_as_of
 from jiuzhu.commands import AsOfOpt, HomeOpt, fail
-from jiuzhu.home import Home, parse_as_of
 
 app = typer.Typer(name="web", help="The workbench: a web app for town clerks, district officers and auditors.",
                   add_completion=False, pretty_exceptions_enable=False, invoke_without_command=True)
@@ -38,8 +38,8 @@ def web(
 
     import uvicorn
 
-    from jiuzhu.accounts import AccountStore
-    from jiuzhu.permissions import restrict_umask
+    from core.accounts import AccountStore
+    from core.permissions import restrict_umask
     from web.app import create_app
 
     restrict_umask()

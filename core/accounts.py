@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from jiuzhu.home import SHANGHAI, Home
+from core.home import SHANGHAI, Home
 
 STORE_NAME = "workbench.sqlite"
 ROLES: dict[str, str] = {"clerk": "镇街经办人", "officer": "区局工作人员", "auditor": "审计人员"}

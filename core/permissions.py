@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
 
-log = logging.getLogger("jiuzhu.permissions")
+log = logging.getLogger("core.permissions")
 
 UMASK = 0o027
 FILE_MODE = 0o640
