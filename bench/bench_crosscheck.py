@@ -19,7 +19,7 @@ connection, timed separately:
   full check    run_checks: X and M rules, findings upsert, auto-clear, escalation,
                 applications recorded (first run, and a re-run with the same data)
   loader        (--loader) one vehicles extract of --loader-rows rows as Parquet
-                through warehouse.registry_load (read, ID normalisation, insert)
+                through intake.registry_load (read, ID normalisation, insert)
 
     .venv/bin/python bench/bench_crosscheck.py [--persons 2000000] [--rows 30000000] [--loader]
 """
@@ -39,9 +39,10 @@ import polars as pl
 from checks.crosscheck import X_RULES, prepare_population, run_checks, run_rules
 from core.home import Home
 from core.reference import load_reference
+from intake.registry_load import load_registries
 from transforms.identifiers import id_check_char_expr
 from warehouse.connection import open_warehouse
-from warehouse.registry_load import load_registries, registry_digest
+from warehouse.registry_store import registry_digest
 
 AS_OF = date(2025, 8, 20)
 # share of registry rows per source, and how many per thousand of them are about recipients

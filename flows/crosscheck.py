@@ -27,11 +27,12 @@ from core.reference import Reference, load_reference
 from flows.officer_actions import apply_queued_actions
 from flows.runtime import report_failure
 from intake.registries import discover_extracts, sha256_of
+from intake.registry_load import load_registries
 from notify.queue import notify_or_queue
 from publish.crosscheck_report import crosscheck_digest_items, write_crosscheck_reports
 from warehouse.audit import finish_run, inputs_digest, start_run
 from warehouse.connection import open_warehouse
-from warehouse.registry_load import load_registries, registry_digest
+from warehouse.registry_store import registry_digest
 
 FLOW = "crosscheck"
 RUN_LABELS = {"applications": "申请核对", "active": "动态管理核对", "all": "核对"}

@@ -11,7 +11,7 @@ IDs are normalised once per distinct value with the one owner of ID rules,
 `transforms.identifiers` (trim, full-width digits, upper-case X, 15 -> 18
 upgrade), and checked on the extract's date; rows whose ID is still invalid
 are dropped and counted. Nothing here writes the warehouse: that is
-`warehouse.registry_load`.
+`intake.registry_load`, which stores through `warehouse.registry_store`.
 """
 
 from __future__ import annotations

@@ -650,7 +650,7 @@ def test_money_is_compared_as_decimal_not_double(home, district):
         f"{b},丙,6159.70,2025-06-30",
     )
     with open_warehouse(home, flow="test") as con:
-        from warehouse.registry_load import load_registries
+        from intake.registry_load import load_registries
 
         load_registries(con, home, REF, AS_OF, None)
         prepare_population(con, REF, AS_OF)

@@ -10,9 +10,10 @@ import pytest
 from core.home import Home
 from core.reference import load_reference
 from intake.registries import column_mapping, discover_extracts, normalise_registry_ids
+from intake.registry_load import load_registries
 from transforms.identifiers import id_check_char
 from warehouse.connection import open_warehouse
-from warehouse.registry_load import load_registries, registry_digest
+from warehouse.registry_store import registry_digest
 
 REF = load_reference()
 VEH = "id_no,plate,vehicle_type,registered_on,status,disability_vehicle"

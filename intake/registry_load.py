@@ -1,4 +1,7 @@
-"""Loading registry extracts into the `registry` schema (SPEC §3, migration 0005).
+"""Reading registry extracts into the `registry` schema (SPEC §3, migration 0005): the use case.
+
+Reading and staging an extract is intake's (intake.registries); storing it is the
+warehouse's (warehouse.registry_store); this module calls both.
 
 Each extract file is read once (by content hash): its rows are typed, its IDs
 normalised (15 -> 18) and invalid ones dropped and counted. Every source but
@@ -16,7 +19,6 @@ and counts of every extract read, current or not.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -25,12 +27,11 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from core.home import Home, now_shanghai
+from core.home import Home
 from core.reference import Reference
 from intake.registries import (
     ACCUMULATING,
     DECODED_VIEW,
-    SOURCES,
     ExtractFile,
     ExtractUnreadable,
     discover_extracts,
@@ -38,6 +39,7 @@ from intake.registries import (
     read_extract,
     sha256_of,
 )
+from warehouse.registry_store import COUNTS, record_extract
 from warehouse.sqlfiles import sql
 
 log = logging.getLogger("jiuzhu.registry")
@@ -51,7 +53,6 @@ _DROP_VIEW = "DROP VIEW IF EXISTS _reg_read"
 _DROP_STAGE = "DROP TABLE IF EXISTS _reg_stage"
 _DROP_STAGE_VIEW = "DROP VIEW IF EXISTS _reg_stage"
 _STAGED_RAW_IDS = "SELECT DISTINCT raw_id FROM _reg_stage WHERE raw_id IS NOT NULL"
-_CLEAR_SOURCE = {source: "DELETE FROM registry." + source for source in SOURCES}
 
 
 @dataclass
@@ -125,7 +126,12 @@ def load_extract(
                     f"(invalid IDs exceed the limit)"
                 )
                 outcome.rows_loaded = 0
-        _record(con, extract, outcome, run_id)
+        outcome.is_current = record_extract(
+            con, source=extract.source, extract_date=extract.extract_date, rel_path=extract.rel_path,
+            size_bytes=extract.size, file_format=extract.file_format, sha256=outcome.sha256, status=outcome.status,
+            reason=outcome.reason, counts={k: getattr(outcome, k) for k in COUNTS}, run_id=run_id,
+            accumulating=extract.source in ACCUMULATING,
+        )
     finally:
         for drop in (_DROP_STAGE, _DROP_STAGE_VIEW):
             with contextlib.suppress(duckdb.Error):
@@ -190,66 +196,3 @@ def _register_ids(con: duckdb.DuckDBPyConnection, extract: ExtractFile) -> None:
     con.register(_IDS, ids.to_arrow())
 
 
-def _record(
-    con: duckdb.DuckDBPyConnection, extract: ExtractFile, outcome: ExtractOutcome, run_id: str | None
-) -> None:
-    """One transaction: the source's rows (when the extract becomes current or is a death extract) and its row."""
-    params = {"source": extract.source}
-    current_date = con.execute(sql("registry/current_date"), params).fetchall()[0][0]
-    loaded = outcome.status == "loaded"
-    outcome.is_current = loaded and (current_date is None or extract.extract_date >= current_date)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if loaded and (outcome.is_current or extract.source in ACCUMULATING):
-            if extract.source not in ACCUMULATING:
-                con.execute(_CLEAR_SOURCE[extract.source])
-            con.execute(
-                sql(f"registry/{extract.source}"),
-                {"extract_date": extract.extract_date, "sha": outcome.sha256},
-            )
-        if outcome.is_current:
-            con.execute(
-                "UPDATE registry.extracts SET is_current = false WHERE source = $source AND is_current",
-                params,
-            )
-        con.execute(
-            sql("registry/insert_extract"),
-            {
-                "sha": outcome.sha256,
-                "source": extract.source,
-                "extract_date": extract.extract_date,
-                "rel_path": extract.rel_path,
-                "size_bytes": extract.size,
-                "file_format": extract.file_format,
-                "status": outcome.status,
-                "reason": outcome.reason,
-                "rows_read": outcome.rows_read,
-                "rows_loaded": outcome.rows_loaded,
-                "invalid_ids": outcome.invalid_ids,
-                "upgraded_ids": outcome.upgraded_ids,
-                "is_current": outcome.is_current,
-                "loaded_at": now_shanghai(),
-                "run_id": run_id,
-            },
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
-def registry_digest(con: duckdb.DuckDBPyConnection) -> str:
-    """SHA-256 over the extracts whose rows are in force: changes exactly when a new extract is loaded."""
-    h = hashlib.sha256()
-    for (sha,) in con.execute(sql("registry/digest_inputs")).fetchall():
-        h.update(sha.encode("ascii"))
-        h.update(b"\n")
-    return h.hexdigest()
-
-
-def current_extracts(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """source, extract_date, rows_loaded of each source's current extract (no personal data)."""
-    return con.sql(
-        "SELECT source, extract_date, rows_loaded, invalid_ids FROM registry.extracts "
-        "WHERE status = 'loaded' AND is_current ORDER BY source"
-    ).pl()
