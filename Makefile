@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench venv constraints clean chromium
+.PHONY: demo test test-fast lint bench venv constraints clean chromium
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,14 @@ endif
 
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+# The fast tier for your own loop: pure functions and the warehouse, no Prefect, no browser.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -n 2 -m "not slow" tests/unit tests/warehouse
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -17,7 +17,7 @@ from core.home import Home
 from flows.close_month import close_period
 from flows.report import report_once
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "out" / "report_screenshot.png"
 TOWNS = ("500110001", "500110002", "500110108")
 OFFLINE = [

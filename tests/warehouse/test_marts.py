@@ -502,6 +502,7 @@ def synthetic_year(tmp_path_factory) -> Home:
     return home
 
 
+@pytest.mark.slow  # a synthetic district: the flows tier
 def test_synthetic_year_movement_identities_hold_for_every_town_program_and_month(synthetic_year):
     c = mart(synthetic_year, "caseload_monthly")
     assert c.select("period").unique().height == 12
@@ -512,6 +513,7 @@ def test_synthetic_year_movement_identities_hold_for_every_town_program_and_mont
     assert jan["households_opening"].sum() > 0  # the baseline caseload opens the go-live month
 
 
+@pytest.mark.slow  # a synthetic district: the flows tier
 def test_synthetic_year_money_ties_out_with_every_month_of_batches(synthetic_year):
     p = mart(synthetic_year, "payments_monthly")
     batches = dict(
@@ -525,6 +527,7 @@ def test_synthetic_year_money_ties_out_with_every_month_of_batches(synthetic_yea
     assert paid == batches and len(paid) == 12
 
 
+@pytest.mark.slow  # a synthetic district: the flows tier
 def test_synthetic_year_closing_equals_core_cases_active_at_year_end(synthetic_year):
     december = mart(synthetic_year, "caseload_monthly").filter(pl.col("period") == "2025-12")
     with open_warehouse(synthetic_year, flow="test", read_only=True) as con:

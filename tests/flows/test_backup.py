@@ -24,7 +24,7 @@ from warehouse.audit import start_run
 from warehouse.connection import open_warehouse
 
 runner = CliRunner()
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 BUSINESS = ("core.case_versions", "checks.findings", "pay.payments", "pay.batches")
 ZHANG = ("张三", make_id("19800101", "001"), "户主", "300")
 LI = ("李四", make_id("19820202", "002"), "户主", "0")

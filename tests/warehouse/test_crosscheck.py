@@ -661,6 +661,7 @@ def test_money_is_compared_as_decimal_not_double(home, district):
 # ---------------------------------------------------------------- the synthetic district
 
 
+@pytest.mark.slow  # a synthetic district: the flows tier
 def test_synthetic_district_recall_is_complete_and_clean_households_raise_no_error(tmp_path):
     """Replay the synthetic district (baseline, then every submission day), load its
     registries, cross-check at its as-of date, and compare with ground_truth.csv."""

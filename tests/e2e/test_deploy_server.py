@@ -16,7 +16,7 @@ import pytest
 
 from core.home import Home
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 pytestmark = pytest.mark.flow
 

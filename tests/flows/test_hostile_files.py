@@ -132,7 +132,7 @@ def test_hostile_reads_stay_in_bounded_memory(tmp_path):
         """
     )
     done = subprocess.run([sys.executable, "-c", child, *map(str, files)], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])
+                          cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr[-2000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
     assert got["read"] == [False, False, False, False]
@@ -278,7 +278,7 @@ def test_cells_placed_far_away_in_any_spelling_are_refused_without_reaching_the_
         """
     )
     done = subprocess.run([sys.executable, "-c", child, *map(str, files.values())], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1])
+                          cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr[-2000:]
     results = dict(zip(files, (json.loads(line) for line in done.stdout.splitlines()), strict=True))
     for name, (ok, message) in results.items():

@@ -220,9 +220,10 @@ def test_a_failed_town_is_retried_after_its_backoff_then_given_up_and_the_distri
 
 
 def test_a_close_killed_after_it_committed_has_its_new_holds_told_by_the_next_run(tmp_path):
+    from tests.test_close import ZHANG, _approve
+
     from flows.close_month import close_period
     from payments.close import run_close
-    from tests.test_close import ZHANG, _approve
     from warehouse.audit import start_run
 
     home = Home(tmp_path).ensure()

@@ -176,7 +176,7 @@ def test_towns_hear_about_findings_newly_opened_by_revalidation(home):
     s = run_validation(home, date(2025, 4, 1), all_versions=True, gx=False)
     assert s["notified"] == {TOWN: "delivered"}
     outbox = "\n".join(p.read_text(encoding="utf-8") for p in home.outbox.rglob("*") if p.is_file())
-    assert "案件GN-001：月保障金额450.00元与核算金额452.00元相差2.00元" in outbox
+    assert "案件 GN-001｜V09｜月保障金额450.00元与核算金额452.00元相差2.00元" in outbox  # rule and case said once
     assert "V09：1 项" in outbox  # still open
     again = run_validation(home, date(2025, 4, 2), all_versions=True, gx=False)
     assert "notified" not in again  # nothing new the second time
@@ -221,6 +221,7 @@ def synthetic(tmp_path_factory):
     return home, truth.filter(pl.col("town_code").is_in(towns)), findings, summary
 
 
+@pytest.mark.slow  # a synthetic district: the flows tier
 def test_synthetic_district_every_planted_v_anomaly_is_found_on_its_case(synthetic):
     _, truth, findings, _ = synthetic
     planted = (
@@ -234,6 +235,7 @@ def test_synthetic_district_every_planted_v_anomaly_is_found_on_its_case(synthet
     assert missed.to_dicts() == []  # recall 100 %
 
 
+@pytest.mark.slow  # a synthetic district: the flows tier
 def test_synthetic_district_no_error_on_a_clean_case(synthetic):
     _, truth, findings, _ = synthetic
     planted_cases = truth.filter(pl.col("case_no").is_not_null()).select("town_code", "case_no").unique()
@@ -242,6 +244,7 @@ def test_synthetic_district_no_error_on_a_clean_case(synthetic):
     assert false_errors.select("rule_id", "town_code", "case_no").to_dicts() == []
 
 
+@pytest.mark.slow  # a synthetic district: the flows tier
 def test_synthetic_district_validate_all_finds_the_same_and_changes_nothing(synthetic):
     home, _, findings, summary = synthetic
     before = query(home, "SELECT version_id FROM core.case_versions WHERE is_current ORDER BY 1")

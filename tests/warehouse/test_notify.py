@@ -33,7 +33,7 @@ from notify import (
 )
 from transforms.identifiers import mask
 
-MIGRATION = Path(__file__).resolve().parents[1] / "warehouse" / "migrations" / "0002_notifications.sql"
+MIGRATION = Path(__file__).resolve().parents[2] / "warehouse" / "migrations" / "0002_notifications.sql"
 
 ID_A = "11010519491231002X"
 ID_B = "50011019800101001X"

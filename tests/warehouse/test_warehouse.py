@@ -27,7 +27,7 @@ from warehouse.connection import (
 from warehouse.migrate import MIGRATIONS_DIR, MigrationError, discover, migrate
 from warehouse.reference_load import load_reference_tables
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LAYERS = {"raw", "ref", "registry", "core", "checks", "pay", "mart", "audit"}
 
 HOLDER = """

@@ -13,13 +13,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 from python_calamine import CalamineWorkbook
+from test_sample_flow import GUNAN, WENLONG, build_home, query
 
 from checks.findings import finding_id
 from core.home import SHANGHAI, Home
 from flows.sample import inspections_once, sample_once
 from intake.discover import sha256_of
 from publish.files import write_workbook
-from tests.test_sample_flow import GUNAN, WENLONG, build_home, query
 
 RESULT_HEADER = "案件编号,镇街代码,核查日期,核查结论,问题类型,处理意见"
 
