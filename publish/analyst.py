@@ -43,7 +43,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from jiuzhu.home import Home, code_version, now_shanghai
+from core.home import Home, code_version, now_shanghai
 from transforms.identifiers import (
     keyed_hash_expr,
     mask_expr,
@@ -128,19 +128,24 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def column_treatment(column: str, data_type: str, max_length: int | None = None) -> str:
+def column_treatment(
+    column: str, data_type: str, max_length: int | None = None, *, reference: bool = False
+) -> str:
     """How one column is copied: drop, id, name, keyed, short, evidence, text, as_text or keep.
 
     `max_length`, the longest value of a text column, spares the scan where no value is long
-    enough to hold an identifier (IDs and names are masked whatever their length)."""
+    enough to hold an identifier (IDs and names are masked whatever their length). In the
+    reference tables (`reference`) a name is a town's or a program's, not a person's."""
     if column in DROPPED_COLUMNS:
         return "drop"
     if data_type != "VARCHAR":
         # a list, struct, map or JSON column could carry text: copied as text and scanned
-        return "as_text" if any(t in data_type for t in ("VARCHAR", "JSON", "BLOB", "MAP", "STRUCT")) else "keep"
+        return (
+            "as_text" if any(t in data_type for t in ("VARCHAR", "JSON", "BLOB", "MAP", "STRUCT")) else "keep"
+        )
     if column in ID_COLUMNS:
         return "id"
-    if column in NAME_COLUMNS:
+    if column in NAME_COLUMNS and not reference:
         return "name"
     if column in KEYED_COLUMNS:
         return "keyed"
@@ -154,11 +159,14 @@ def column_treatment(column: str, data_type: str, max_length: int | None = None)
 
 
 def masking_plan(
-    columns: list[tuple[str, str]], lengths: dict[str, int | None] | None = None
+    columns: list[tuple[str, str]], lengths: dict[str, int | None] | None = None, schema: str = ""
 ) -> list[tuple[str, str]]:
     """(column, treatment) for every column of a table, in order."""
     lengths = lengths or {}
-    return [(name, column_treatment(name, kind, lengths.get(name))) for name, kind in columns]
+    return [
+        (name, column_treatment(name, kind, lengths.get(name), reference=schema == "ref"))
+        for name, kind in columns
+    ]
 
 
 def needs_masking(plan: list[tuple[str, str]]) -> bool:
@@ -196,8 +204,9 @@ def mask_frame(frame: pl.DataFrame, plan: list[tuple[str, str]], key: bytes) -> 
     names = {c for c, _ in plan}
     if {"town_code", "case_no"} <= names:
         exprs.append(
-            keyed_hash_expr(pl.concat_str([pl.col("town_code"), pl.col("case_no")], separator="\x1f"), key)
-            .alias(CASE_KEY)
+            keyed_hash_expr(
+                pl.concat_str([pl.col("town_code"), pl.col("case_no")], separator="\x1f"), key
+            ).alias(CASE_KEY)
         )
     if "account_no" in names:
         exprs.append(pl.col("account_no").is_not_null().alias("has_account"))
@@ -291,7 +300,7 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
     try:
         for (schema, table), columns in sorted(tables.items()):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.{_quote(schema)}")
-            plan = masking_plan(columns, text_lengths(con, schema, table, columns))
+            plan = masking_plan(columns, text_lengths(con, schema, table, columns), schema)
             name = f"{alias}.{_quote(schema)}.{_quote(table)}"
             _copy_table(con, name, f"{_quote(schema)}.{_quote(table)}", plan, key)
             rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]

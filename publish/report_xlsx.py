@@ -24,8 +24,8 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from checks.catalogue import RULES
-from jiuzhu.home import Home
+from core.home import Home
+from transforms.catalogue import RULES
 from transforms.suppression import COMPLEMENT_MARK, crosstab_cells, primary_mark
 from warehouse.mart import TREND_MONTHS, ReportData
 
@@ -694,9 +694,7 @@ PRIOR = "@prior"
 PRIOR_CLOSING = "households_closing" + PRIOR
 PRIOR_NEW = "households_new" + PRIOR
 PRIOR_MEASURES = {"households_closing": PRIOR_CLOSING, "households_new": PRIOR_NEW}
-PUBLIC_LINKS = (
-    {"households_closing": 1, PRIOR_CLOSING: -1, "households_new": -1, "households_exits": 1},
-)
+PUBLIC_LINKS = ({"households_closing": 1, PRIOR_CLOSING: -1, "households_new": -1, "households_exits": 1},)
 PUBLIC_ORDERS = (
     ("households_new", "households_closing"),
     (PRIOR_NEW, PRIOR_CLOSING),
@@ -751,12 +749,16 @@ def _number_text(value) -> str:
 def _with_totals(frame: pl.DataFrame) -> pl.DataFrame:
     """town_code, program, measure, value with the towns' and programs' totals added."""
     keys = ["measure"]
-    by_town = frame.group_by("town_code", *keys).agg(pl.col("value").sum()).with_columns(program=pl.lit(TOTAL))
-    by_program = frame.group_by("program", *keys).agg(pl.col("value").sum()).with_columns(
-        town_code=pl.lit(TOTAL)
+    by_town = (
+        frame.group_by("town_code", *keys).agg(pl.col("value").sum()).with_columns(program=pl.lit(TOTAL))
     )
-    grand = frame.group_by(*keys).agg(pl.col("value").sum()).with_columns(
-        town_code=pl.lit(TOTAL), program=pl.lit(TOTAL)
+    by_program = (
+        frame.group_by("program", *keys).agg(pl.col("value").sum()).with_columns(town_code=pl.lit(TOTAL))
+    )
+    grand = (
+        frame.group_by(*keys)
+        .agg(pl.col("value").sum())
+        .with_columns(town_code=pl.lit(TOTAL), program=pl.lit(TOTAL))
     )
     parts = [frame, *(f.select(frame.columns) for f in (by_town, by_program, grand))]
     return pl.concat(parts, how="vertical_relaxed")
@@ -772,7 +774,9 @@ def _prior_truth(data: ReportData) -> pl.DataFrame:
         opening = pl.col("households_opening").fill_null(0)
     else:  # the balance, when the marts give no opening
         opening = pl.col("households_closing") - pl.col("households_new") + pl.col("households_exits")
-    parts = [frame.select("town_code", "program", pl.lit(PRIOR_CLOSING).alias("measure"), opening.alias("value"))]
+    parts = [
+        frame.select("town_code", "program", pl.lit(PRIOR_CLOSING).alias("measure"), opening.alias("value"))
+    ]
     before = data.stats.filter(
         (pl.col("period") == _previous_period(data.period)) & pl.col("town_code").is_in(towns)
     )
@@ -789,7 +793,9 @@ def _prior_truth(data: ReportData) -> pl.DataFrame:
 
 
 def _all_printed(truth: pl.DataFrame) -> pl.DataFrame:
-    return truth.filter(pl.col("measure") == PRIOR_CLOSING).with_columns(shown=pl.col("value").cast(pl.String))
+    return truth.filter(pl.col("measure") == PRIOR_CLOSING).with_columns(
+        shown=pl.col("value").cast(pl.String)
+    )
 
 
 def prior_cells(home: Home, data: ReportData, threshold: int = 5) -> tuple[pl.DataFrame, str]:
@@ -804,7 +810,9 @@ def prior_cells(home: Home, data: ReportData, threshold: int = 5) -> tuple[pl.Da
     path = public_path(home, _previous_period(data.period))
     if not path.is_file() or PRIOR_NEW not in truth["measure"].to_list():
         return _all_printed(truth), "missing"
-    printed = read_public(path, data).with_columns(pl.col("measure").replace_strict(PRIOR_MEASURES, default=None))
+    printed = read_public(path, data).with_columns(
+        pl.col("measure").replace_strict(PRIOR_MEASURES, default=None)
+    )
     cells = truth.join(printed, on=["town_code", "program", "measure"], how="left")
     mark = primary_mark(threshold)
     agrees = (
@@ -856,6 +864,15 @@ def write_public(home: Home, data: ReportData, threshold: int = 5) -> tuple[Path
     Reads last month's public edition, when there is one, for what it printed."""
     prior, _how = prior_cells(home, data, threshold)
     cells = public_cells(data, threshold, prior)
+    inherited = int(cells["inherited"].sum())
+    if inherited:
+        log.warning(
+            "public edition %s: %d small counts are narrowed by last month's published figures whatever "
+            "this edition hides (they stay <%d)",
+            data.period,
+            inherited,
+            threshold,
+        )
     path = public_path(home, data.period)
     tmp = _atomic(path)
     book = _Book(tmp)
@@ -926,9 +943,15 @@ def write_public(home: Home, data: ReportData, threshold: int = 5) -> tuple[Path
         ),
         (
             "防推算",
-            f"为防止通过合计数相减推算出被隐藏的数，另有部分数据显示为“{COMPLEMENT_MARK}”；合计数照常公布。",
+            f"为防止通过合计数、上月公开版期末户数（期初＋新增－退出＝期末）等已公布数据推算出被隐藏的数，"
+            f"另有部分数据显示为“{COMPLEMENT_MARK}”（其中户数、人数、件数均不少于{threshold}）；"
+            f"除下条情形外，依据本表和上月公开版推算任一被隐藏的数，其可能范围的宽度都不小于3。",
         ),
-        ("新增与退出", "新增户数与退出户数成对隐藏，以免与上月期末户数相减后推算。"),
+        (
+            "跨月说明",
+            f"上月已公布为{threshold}户以上、本月降至不足{threshold}户的，本月期末、新增、退出户数仍显示为"
+            f"“{primary_mark(threshold)}”，但结合上月公开数可推出较小范围。",
+        ),
         *[
             d
             for d in DEFINITIONS

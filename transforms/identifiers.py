@@ -7,6 +7,7 @@ expression to a one-element Series, so there is a single implementation.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 
@@ -280,9 +281,14 @@ def _mask_identifiers_batch(series: pl.Series) -> pl.Series:
     needs = series.str.contains(IDENTIFIER_HINT).fill_null(False)
     if series.is_empty() or not needs.any():
         return series
-    idx = needs.arg_true()
-    fixed = pl.Series([mask_identifiers_text(v) for v in series.gather(idx).to_list()], dtype=pl.String)
-    return series.scatter(idx, fixed)
+    # each distinct value once (a batch number repeats on a million payment lines)
+    before = series.filter(needs).unique().to_list()
+    after = [mask_identifiers_text(v) for v in before]
+    changed = [(b, a) for b, a in zip(before, after, strict=True) if a != b]
+    if not changed:
+        return series
+    old, new = zip(*changed, strict=True)
+    return series.replace(pl.Series(old, dtype=pl.String), pl.Series(new, dtype=pl.String))
 
 
 def mask_identifiers_expr(text: pl.Expr) -> pl.Expr:
@@ -315,8 +321,6 @@ KEYED_HASH_CHARS = 32  # 128 bits of HMAC-SHA256, in hex
 
 def _keyed_hasher(key: bytes):
     """HMAC-SHA256 (RFC 2104) with the pads hashed once: about 1 µs a value instead of 2."""
-    import hashlib
-
     block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
     outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))

@@ -14,6 +14,7 @@ import polars as pl
 
 from transforms.entitlement import uprating_fen
 from transforms.money import yuan_text_to_fen_expr
+from transforms.text import FORMULA_LIKE
 
 HOLD_PUBLICITY = "公示期未满"
 HOLD_FINDINGS = "存在未处理的阻断发放问题"
@@ -32,7 +33,6 @@ RECOVER_EXCESS = "该月应发金额已调低，多发部分应追回"
 
 # A text cell of a bank line must never start like a spreadsheet formula (OWASP CSV
 # injection): such a line is held, never altered, since the bank matches the payee name.
-FORMULA_LIKE = r"^[=+\-@\t\r]|[\x00-\x08\x0a-\x0c\x0e-\x1f\x7f]"
 BANK_TEXT_FIELDS = ("head_name", "head_id_no", "bank", "account_no", "account_holder", "case_no")
 
 

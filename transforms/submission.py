@@ -18,7 +18,7 @@ import polars as pl
 
 from transforms.identifiers import CANONICAL_ID, normalise_id_expr, scrub_text
 from transforms.money import yuan_text_to_fen_expr
-from transforms.text import apply_where, clean_text_expr, fold_fullwidth, fold_fullwidth_expr
+from transforms.text import FORMULA_LIKE, apply_where, clean_text_expr, fold_fullwidth, fold_fullwidth_expr
 
 # The Chinese header of each field, as a clerk sees it in the template (SPEC §2).
 FIELD_LABELS_ZH: dict[str, str] = {
@@ -103,7 +103,6 @@ DECISION_STATUSES = ("approved", "denied", "suspended", "terminated")
 STATUS_LABELS_ZH = {"approved": "批准", "denied": "不予批准", "suspended": "停发", "terminated": "终止"}
 # SPEC §5 V03: a 姓名 or 开户人 that starts like a spreadsheet formula, or holds a control character
 FORMULA_FIELDS = ("name", "account_holder")
-FORMULA_LIKE = r"^[=+\-@]|[\x00-\x1f\x7f]"
 
 # What the list of allowed values is called in a V03 message.
 _LIST_NOUN = {

@@ -10,20 +10,30 @@ hidden cell can be narrowed down by anyone who reads the published tables:
   published figure is fixed; a "<5" lies in [0, 4]; a count shown as "×" is 5
   or more (it would read "<5" otherwise); hidden money is not negative; every
   published relation holds — the towns of a column add up to its total, the
-  programs of a row to theirs, opening + new − exits = closing with last
-  month's published edition, new ≤ closing, exits ≤ last month's closing,
-  denials ≤ decisions;
+  programs of a row to theirs, last month's closing + new − exits = closing
+  with last month's edition as printed, new ≤ closing, exits ≤ last month's
+  closing, denials ≤ decisions;
 - a hidden cell is protected when the smallest and the largest value the
   program allows for it are at least `min_width` (3) apart; last month's
   hidden cells count too, since this month's figures must not give them away;
-- while a cell is exposed, the complement chosen is the candidate on its own
-  relations that protects it at least loss (interior cells before totals, the
-  smallest value first, then the cell id: deterministic), or, when no single
-  candidate does, the one that widens it most.
+- first, no relation may hold a single hidden cell (the cheapest other cell of
+  it is hidden); then, while a cell is exposed, the complements tried are the
+  cells of its own relations, those that the program's marginals say can widen
+  it first, then interior cells before totals, cells with room to move before
+  those that cannot (a "×" count of 5 cannot go down), the smallest value, the
+  id (deterministic); the first that protects it is taken, else the one that
+  widens it most;
+- what the editions printed before pin down whatever this edition hides (6
+  households last month, under 5 now) cannot be protected: such a cell stays
+  "<5" and is reported as `inherited`; a complement so pinned protects nothing
+  and is shown instead.
 
 Each linear program is solved by HiGHS (scipy.optimize.linprog) over the
-connected group of hidden cells only, and every feasible point found is kept:
-two points that far apart prove a cell protected without solving for it again.
+connected group of hidden cells only. Every feasible point found is kept, and
+two points that far apart prove a cell protected without a program of its
+own; rectangles of hidden cells (+ − − + across two rows and two columns, in
+every table that a relation ties to it) and a few seeded random directions
+provide most such points.
 
 Pure functions (Polars in and out, numpy and scipy for the linear programs); no I/O.
 """
@@ -75,12 +85,14 @@ class _Problem:
     equal: dict[str, list[tuple[str, float]]]
     at_most: dict[str, list[tuple[str, float]]]  # sum of coef x value <= 0
     hidden: set[str] = field(default_factory=set)
+    cap: float | None = None  # no cell above its value plus this (the probes' programs)
     cell_lines: dict[str, list[tuple[str, str]]] = field(default_factory=dict, init=False)
     # the extremes of each cell over the feasible points found so far (the true values included):
     # every point stays feasible as more cells are hidden, so a cell once proven stays proven
     seen: dict[str, tuple[float, float]] = field(default_factory=dict, init=False)
     banned: set[str] = field(default_factory=set, init=False)  # complements that protect nothing
     _pinned: dict[str, bool] = field(default_factory=dict, init=False)
+    _marginals: dict[tuple[str, float], tuple] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         lines: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -98,12 +110,16 @@ class _Problem:
         return (self.equal if kind == "=" else self.at_most)[line]
 
     def bounds(self, c: str) -> tuple[float, float | None]:
+        """What the attacker knows of hidden cell `c` alone."""
+        low, high = 0.0, None
         if self.count[c]:
             if c in self.primary:  # "<5": 0 to 4, or 1 to 4 where zeros are shown
-                return (0.0 if self.include_zero else 1.0, float(self.threshold - 1))
-            # "×" on a count: not under the threshold (or a zero, where zeros are shown)
-            return (float(self.threshold) if self.include_zero else 0.0, None)
-        return (0.0, None)
+                low, high = (0.0 if self.include_zero else 1.0), float(self.threshold - 1)
+            else:  # "×" on a count: not under the threshold (or a zero, where zeros are shown)
+                low = float(self.threshold) if self.include_zero else 0.0
+        if self.cap is not None:
+            high = self.value[c] + self.cap if high is None else min(high, self.value[c] + self.cap)
+        return low, high
 
     def neighbours(self, c: str) -> set[str]:
         return {y for key in self.cell_lines.get(c, []) for y, _ in self.members(*key)}
@@ -208,18 +224,29 @@ class _Problem:
         marginals of c's smallest and largest value say how each relation holds it."""
         out: set[str] = set()
         for sign in (1.0, -1.0):
-            objective = np.zeros(len(cells))
-            objective[cells.index(c)] = sign
-            res, marginals = self._program(cells, objective, False)
-            if res is None:
+            kept = self._marginals.get((c, sign))
+            if kept is not None and kept[0] == frozenset(self.hidden) and kept[1] == tuple(cells):
+                bounded, marginals = kept[2], kept[3]
+            else:
+                objective = np.zeros(len(cells))
+                objective[cells.index(c)] = sign
+                res, marginals = self._program(cells, objective, False)
+                bounded = res is not None
+            if not bounded:
                 continue
             dual = {key: float(m) for key, m in marginals}
             for o in options:
                 # hiding o lets every relation it is in shift by -coef x (x_o - v_o)
-                slope = -sum(dual.get(key, 0.0) * coef for key in self.cell_lines.get(o, [])
-                             for x, coef in self.members(*key) if x == o)
+                slope = -sum(
+                    dual.get(key, 0.0) * coef
+                    for key in self.cell_lines.get(o, [])
+                    for x, coef in self.members(*key)
+                    if x == o
+                )
                 low, high = self.bounds_if_hidden(o)
-                room = (math.inf if high is None else high - self.value[o]) if slope < 0 else self.value[o] - low
+                room = (
+                    (math.inf if high is None else high - self.value[o]) if slope < 0 else self.value[o] - low
+                )
                 if abs(slope) > _EPS and room > _EPS:
                     out.add(o)
         return out
@@ -231,11 +258,14 @@ class _Problem:
         return self.bounds(o)
 
     def reach(self, c: str, sign: float, cells: list[str], keep: bool = True) -> float:
-        """The smallest (sign 1) or largest (sign -1) value of `c` with `cells` free."""
+        """The smallest (sign 1) or largest (sign -1) value of `c` with `cells` free. With
+        `keep`, the program's marginals are kept for `helpers` (same cells, same hidden set)."""
         objective = np.zeros(len(cells))
         objective[cells.index(c)] = sign
-        x = self.solve(cells, objective, keep)
-        return -sign * math.inf if x is None else float(x[cells.index(c)])
+        res, marginals = self._program(cells, objective, keep)
+        if keep:
+            self._marginals[(c, sign)] = (frozenset(self.hidden), tuple(cells), res is not None, marginals)
+        return -sign * math.inf if res is None else float(res.x[cells.index(c)])
 
     def wide(self, low: float, high: float) -> bool:
         return high - low >= self.min_width - _EPS
@@ -261,8 +291,7 @@ class _Problem:
         capped a little above its value so that every direction has a solution): they prove most
         cells protected without a program of their own."""
         rng = np.random.default_rng(len(cells))
-        capped = self.copy()
-        capped.bounds = lambda x: _capped(self, x)  # type: ignore[method-assign]
+        capped = self.copy(cap=2 * self.min_width)
         for _ in range(rounds):
             capped.solve(cells, rng.choice([-1.0, 1.0], size=len(cells)), True)
         for x, (low, high) in capped.seen.items():
@@ -361,10 +390,89 @@ class _Problem:
             queue.extend(line for kind, line in self.cell_lines[pick] if kind == "=")
 
 
-def _capped(problem: _Problem, c: str) -> tuple[float, float | None]:
-    low, high = _Problem.bounds(problem, c)
-    cap = problem.value[c] + 2 * problem.min_width
-    return low, cap if high is None else min(high, cap)
+@dataclass(frozen=True)
+class Layout:
+    """Where each cell sits in the crosstabs (for cheap proofs): `place` maps a cell to its
+    table, row index and column index, the totals last in both; `families` are the sets of
+    tables (with signs) that may move together without breaking a relation between tables
+    (a table in no such relation moves alone); `orders` are (a, b) with a <= b cell by cell."""
+
+    rows: int
+    cols: int
+    place: dict[str, tuple[str, int, int]]
+    families: tuple[dict[str, int], ...]
+    orders: tuple[tuple[str, str], ...]
+
+
+def _rectangles(problem: _Problem, layout: Layout) -> None:
+    """Proofs without a linear program: for every hidden cell, every rectangle of hidden cells
+    through it (another row, another column, totals included) and every family of tables, how
+    far the cell can move up and down with the rectangle's corners moving in turn (+ - - + in
+    each table of the family, so that every total and every relation between tables still
+    holds), within each corner's bounds and the slack of each order. Each such move ends at a
+    feasible point, so a cell that moves 3 apart is proven protected (recorded in `seen`)."""
+    tables = sorted({t for t, _, _ in layout.place.values()})
+    shape = (layout.rows, layout.cols)
+    value = {t: np.zeros(shape) for t in tables}
+    up = {t: np.zeros(shape) for t in tables}  # room for x to rise, 0 where shown
+    down = {t: np.zeros(shape) for t in tables}
+    for c, (t, r, k) in layout.place.items():
+        value[t][r, k] = problem.value[c]
+        if c in problem.hidden:
+            low, high = problem.bounds(c)
+            up[t][r, k] = math.inf if high is None else high - problem.value[c]
+            down[t][r, k] = problem.value[c] - low
+    sigma = np.ones(shape)
+    sigma[-1, :] *= -1
+    sigma[:, -1] *= -1  # with the totals' signs flipped every row and column adds up to 0
+    corners = (  # (pattern sign, how to spread a (rows, cols) array over (r, c, r2, c2))
+        (1.0, lambda a: a[:, :, None, None]),
+        (-1.0, lambda a: a[:, None, None, :]),
+        (-1.0, lambda a: a.T[None, :, :, None]),
+        (1.0, lambda a: a[None, None, :, :]),
+    )
+    r_idx = np.arange(layout.rows)
+    c_idx = np.arange(layout.cols)
+    degenerate = (r_idx[:, None, None, None] == r_idx[None, None, :, None]) | (
+        c_idx[None, :, None, None] == c_idx[None, None, None, :]
+    )
+    best_rise = {t: np.zeros(shape) for t in tables}
+    best_fall = {t: np.zeros(shape) for t in tables}
+    for family in layout.families:
+        if not set(family) <= set(tables):
+            continue
+        reach = {}
+        for direction in (1.0, -1.0):
+            room = np.full((layout.rows, layout.cols, layout.rows, layout.cols), math.inf)
+            for pattern, spread in corners:
+                moves = {t: sigma * pattern * direction * s for t, s in family.items()}  # x moves per unit
+                for t, d in moves.items():
+                    room = np.minimum(room, spread(np.where(d > 0, up[t], down[t])))
+                for a, b in layout.orders:  # a <= b: a rising against b uses up the slack
+                    if a not in tables or b not in tables:
+                        continue
+                    rate = moves.get(a, 0.0) - moves.get(b, 0.0)
+                    if isinstance(rate, float) and rate == 0.0:
+                        continue
+                    slack = value[b] - value[a]
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        limit = np.where(rate > 0, slack / np.where(rate > 0, rate, 1.0), math.inf)
+                    room = np.minimum(room, spread(limit))
+            room[degenerate] = 0.0
+            reach[direction] = room.max(axis=(2, 3))  # the best rectangle through each cell
+        for t, s in family.items():  # how far x of (r, c) goes up and down
+            best_rise[t] = np.maximum(best_rise[t], np.where(sigma * s > 0, reach[1.0], reach[-1.0]))
+            best_fall[t] = np.maximum(best_fall[t], np.where(sigma * s > 0, reach[-1.0], reach[1.0]))
+    for c in problem.hidden:
+        where = layout.place.get(c)
+        if where is None:
+            continue
+        t, r, k = where
+        rise, fall = best_rise[t][r, k], best_fall[t][r, k]
+        if rise + fall > 0:
+            v = problem.value[c]
+            low, high = problem.seen.get(c, (v, v))
+            problem.seen[c] = (min(low, v - fall), max(high, v + rise))
 
 
 def _pinned_anyway(problem: _Problem, c: str, undecided: set[str]) -> bool:
@@ -381,6 +489,7 @@ def protect(
     threshold: int = THRESHOLD,
     min_width: float = MIN_WIDTH,
     include_zero: bool = True,
+    layout: Layout | None = None,
 ) -> pl.DataFrame:
     """Choose the cells to suppress.
 
@@ -435,10 +544,18 @@ def protect(
         equal={k: v for k, v in problem.equal.items() if all(c in published for c, _ in v)},
         at_most={k: v for k, v in problem.at_most.items() if all(c in published for c, _ in v)},
     )
+    if layout is not None:
+        _rectangles(before, layout)
     targets = sorted(c for c in problem.hidden if problem.fixed[c] is None)
-    targets += sorted(c for c in problem.hidden if problem.fixed[c] is not None and before.wide(*before.interval(c)))
+    targets += sorted(
+        c
+        for c in problem.hidden
+        if problem.fixed[c] is not None and (before.proven(c) or before.wide(*before.interval(c)))
+    )
     problem.single_pass()
     targets += sorted(c for c in problem.hidden if c not in set(targets))
+    if layout is not None:
+        _rectangles(problem, layout)
     for group in sorted({tuple(problem.group(c)) for c in problem.hidden}):
         problem.probe(list(group), PROBES)
     undecided = {c for c, f in problem.fixed.items() if f is None}
@@ -473,6 +590,8 @@ def protect(
                 targets.remove(c)
                 problem.seen = {}
                 safe = set()
+                if layout is not None:
+                    _rectangles(problem, layout)
             else:
                 safe.add(c)
                 inherited.add(c)
@@ -481,6 +600,8 @@ def protect(
             raise RuntimeError(f"suppression cannot protect {c}: no complement left")
         problem.hidden.add(pick)
         targets.append(pick)
+        if layout is not None:
+            _rectangles(problem, layout)
     reason = []
     for c, f in zip(ids, fixed, strict=True):
         if c not in problem.hidden:
@@ -499,7 +620,9 @@ def protect(
 # ---------------------------------------------------------------- crosstabs
 
 
-def _with_totals(base: pl.DataFrame, row: str, col: str, needed: Sequence[str], total_label: str) -> pl.DataFrame:
+def _with_totals(
+    base: pl.DataFrame, row: str, col: str, needed: Sequence[str], total_label: str
+) -> pl.DataFrame:
     row_tot = (
         base.group_by(row).agg(pl.col(m).sum() for m in needed).with_columns(pl.lit(total_label).alias(col))
     )
@@ -513,6 +636,40 @@ def _with_totals(base: pl.DataFrame, row: str, col: str, needed: Sequence[str], 
         [base, row_tot.select(base.columns), col_tot.select(base.columns), grand.select(base.columns)],
         how="vertical_relaxed",
     )
+
+
+def _layout(
+    cells: pl.DataFrame,
+    row: str,
+    col: str,
+    rows_all: list[str],
+    cols_all: list[str],
+    tables: list[str],
+    links: Iterable[dict[str, int]],
+    orders: Iterable[tuple[str, str]],
+) -> Layout:
+    """The crosstabs' layout for the rectangle proofs: the tables that may move together are
+    each table in no link alone, and every pair whose moves cancel in every link."""
+    r_at = {r: i for i, r in enumerate(rows_all)}
+    c_at = {c: i for i, c in enumerate(cols_all)}
+    place = {
+        cell: (m, r_at[r], c_at[c])
+        for cell, m, r, c in cells.select("cell", "measure", row, col).iter_rows()
+        if r in r_at and c in c_at
+    }
+    links = [link for link in links if set(link) <= set(tables)]
+    linked = {t for link in links for t in link}
+    kept = tuple((a, b) for a, b in orders if a in tables and b in tables)
+    ordered = {frozenset(pair) for pair in kept}
+    families: list[dict[str, int]] = [{t: 1} for t in tables if t not in linked]
+    for i, a in enumerate(tables):
+        for b in tables[i + 1 :]:
+            if a not in linked and b not in linked and frozenset((a, b)) not in ordered:
+                continue  # each moves alone as well
+            for sign in (1, -1):  # (two tables in no link always may)
+                if all(link.get(a, 0) + sign * link.get(b, 0) == 0 for link in links):
+                    families.append({a: 1, b: sign})
+    return Layout(len(rows_all), len(cols_all), place, tuple(families), kept)
 
 
 def crosstab_cells(
@@ -606,8 +763,8 @@ def crosstab_cells(
         )
         prior_measures = sorted(set(prior_cells["measure"].to_list()))
         cells = pl.concat([cells, prior_cells.select(cells.columns)], how="vertical_relaxed")
-    rows_all = published[row].unique().to_list()
-    cols_all = published[col].unique().to_list()
+    rows_all = sorted(set(published[row].to_list()) - {total_label}) + [total_label]
+    cols_all = sorted(set(published[col].to_list()) - {total_label}) + [total_label]
     line_rows = []
     for m in [*measures, *prior_measures]:
         for r in rows_all:  # across the columns of a row
@@ -619,7 +776,9 @@ def crosstab_cells(
             for r in rows_all:
                 line_rows.append((line, f"{m}|{r}|{c}", -1 if r == total_label else 1, "="))
     present = set(measures) | set(prior_measures)
-    truth = dict(zip(cells["cell"].to_list(), cells["value"].cast(pl.Float64).fill_null(0).to_list(), strict=True))
+    truth = dict(
+        zip(cells["cell"].to_list(), cells["value"].cast(pl.Float64).fill_null(0).to_list(), strict=True)
+    )
     # a relation is knowledge only where the figures obey it (the marts make sure they do)
     for n, link in enumerate(links):
         if not set(link) <= present:
@@ -649,6 +808,7 @@ def crosstab_cells(
         threshold=threshold,
         min_width=min_width,
         include_zero=include_zero,
+        layout=_layout(cells, row, col, rows_all, cols_all, [*measures, *prior_measures], links, orders),
     )
     mark = primary_mark(threshold)
     out = published.drop("primary", "count", "fixed").join(

@@ -49,12 +49,15 @@ def apply_where(raw: pl.Series, needs: pl.Series, build: Callable[[pl.Expr], pl.
 # Excel and other spreadsheets evaluate a CSV cell that starts with one of these, quoted or not
 # (OWASP, CSV injection): =HYPERLINK(...), +cmd|..., -2+3, @SUM(...), and a leading tab or CR.
 FORMULA_LEADERS = "=+-@\t\r"
-_FORMULA_START = r"^[=+\-@\t\r]"
+FORMULA_START = r"^[=+\-@\t\r]"  # the regex, for checks that add their own (control characters ...)
+CONTROL_CHARACTER = r"[\x00-\x08\x0a-\x0c\x0e-\x1f\x7f]"  # a control character other than TAB and CR
+# SPEC §5 V03 and the bank line's second guard: starts like a formula, or holds a control character
+FORMULA_LIKE = FORMULA_START + "|" + CONTROL_CHARACTER + r"|[\t\r]"
 
 
 def starts_like_formula_expr(text: pl.Expr) -> pl.Expr:
     """True where a text cell starts with = + - @ TAB or CR (null stays null)."""
-    return text.cast(pl.String).str.contains(_FORMULA_START)
+    return text.cast(pl.String).str.contains(FORMULA_START)
 
 
 def neutralise_formula_expr(text: pl.Expr) -> pl.Expr:
@@ -62,7 +65,7 @@ def neutralise_formula_expr(text: pl.Expr) -> pl.Expr:
     leading single quote, so a spreadsheet shows it as text ("'=HYPERLINK(...)"); every other
     cell is unchanged. Never for a file a machine matches byte for byte (the bank batch holds
     such a line instead of altering it)."""
-    return text.cast(pl.String).str.replace(r"^([=+\-@\t\r])", "'$1")
+    return text.cast(pl.String).str.replace("^(" + FORMULA_START[1:] + ")", "'$1")
 
 
 def neutralise_csv_frame(frame: pl.DataFrame) -> pl.DataFrame:

@@ -20,7 +20,6 @@ from publish.analyst import build_analyst_copy
 from transforms.identifiers import id_is_valid, mask
 from warehouse.connection import open_warehouse
 from warehouse.mart import build_marts
-from warehouse.sqlfiles import sql
 
 GUNAN = "500110001"
 ACCOUNT = "6222021234567890128"
@@ -162,16 +161,3 @@ def test_rebuild_replaces_the_copy_and_only_our_stale_parquet_files(copied, tmp_
     assert summary["tables"] == len(
         json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
     )
-
-
-def test_sql_masking_matches_the_identifiers_module():
-    con = duckdb.connect()
-    con.execute(sql("mart/analyst_macros"))
-    for value in ["", "1234", "12345678", "123456789", make_id("19800101", "001"), "6222021234567890128"]:
-        assert con.execute("SELECT jz_mask(?)", [value]).fetchall()[0][0] == mask(value)
-    assert con.execute("SELECT jz_surname('司马光'), jz_surname('王五'), jz_surname('欧阳')").fetchall() == [
-        ("司马", "王", "欧")
-    ]
-    text = f"身份证{make_id('19800101', '001')}账号{ACCOUNT}，存折622202123456"
-    scrubbed = con.execute("SELECT jz_scrub(?)", [text]).fetchall()[0][0]
-    assert not leaks(scrubbed) and "622202123456" not in scrubbed and "身份证" in scrubbed
