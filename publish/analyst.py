@@ -296,7 +296,8 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
     alias = "analyst_copy"
     order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = false")  # lets DuckDB write the tables in parallel
-    con.execute(f"ATTACH '{_path_literal(tmp)}' AS {alias} (READ_ONLY false)")
+    # storage that DuckDB 1.1 and later open (a DuckDB 2 file opens in no 1.x client: docs/warehouse.md)
+    con.execute(f"ATTACH '{_path_literal(tmp)}' AS {alias} (READ_ONLY false, STORAGE_VERSION 'v1.1.0')")
     try:
         for (schema, table), columns in sorted(tables.items()):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.{_quote(schema)}")
