@@ -96,11 +96,8 @@ def write_return_files(home: Home, ref: Reference, file_row: dict, rows: pl.Data
         payload["error"] = file_row["error"]
     if rows is not None:
         headers = chinese_headers(ref)
-        sheet = return_rows(rows, findings.select("case_key", "source_row", "rule_id", "message"), headers)
-        # a column the town left empty throughout is left out (the required ones never are), so the
-        # sheet prints readably; sent back without it, the file is read the same
-        keep = {"行号", "处理结果", "问题", *(headers.get(f, f) for f in REQUIRED_CELLS)}
-        sheet = sheet.select([c for c in sheet.columns if c in keep or sheet[c].null_count() < sheet.height])
+        sheet = return_rows(rows, findings.select("case_key", "source_row", "rule_id", "message"), headers,
+                            keep=REQUIRED_CELLS)
         marks = cell_marks(rows, findings.select("case_key", "source_row", "field", "rule_id", "message"), headers)
         write_workbook(workbook, {"问题清单": sheet}, wrap=("问题",), marks={"问题清单": marks})
     write_json(receipt, payload)

@@ -85,3 +85,8 @@ def drop_cases(home: Home, folder: str, name: str, lines: list[str], when: datet
     path.write_text("\n".join([CASE_HEADER, *lines]) + "\n", encoding="utf-8")
     os.utime(path, (when.timestamp(), when.timestamp()))
     return path
+
+
+def approve(home: Home, case: str, town: str, members: list[tuple[str, str, str, str]], when: datetime, **kw) -> Path:
+    """One approved case in its own file (`case_rows` options), arrived at `when`."""
+    return drop_cases(home, town, f"{case}-{when:%m%d}.csv", case_rows(case, town, members, **kw), when)

@@ -24,10 +24,13 @@ _ASTRAL = r"[\x{10000}-\x{10FFFF}]"  # characters outside the BMP: two UTF-16 co
 LEADING_COLUMNS = ("行号", "处理结果", "问题")
 
 
-def return_rows(raw_rows: pl.DataFrame, findings: pl.DataFrame, headers: dict[str, str]) -> pl.DataFrame:
+def return_rows(raw_rows: pl.DataFrame, findings: pl.DataFrame, headers: dict[str, str],
+                keep: tuple[str, ...] = ()) -> pl.DataFrame:
     """raw_rows: the file's rows as received (RAW_FIELDS, source_row, row_status, case_key);
     findings: case_key, source_row (null for case-level), rule_id, message.
-    Returns the rows to send back, headers in Chinese, with 行号, 处理结果 and 问题."""
+    Returns the rows to send back, headers in Chinese, with 行号, 处理结果 and 问题. A column the
+    town left empty throughout is left out (those in `keep`, the required ones, never are), so
+    the sheet prints readably; sent back without it, the file is read the same."""
     label = pl.col("rule_id") + "：" + pl.col("message")
     by_row = (
         findings.filter(pl.col("source_row").is_not_null())
@@ -55,7 +58,7 @@ def return_rows(raw_rows: pl.DataFrame, findings: pl.DataFrame, headers: dict[st
         )
         .sort("source_row")
     )
-    fields = [f for f in RAW_FIELDS if f in out.columns]
+    fields = [f for f in RAW_FIELDS if f in out.columns and (f in keep or out[f].null_count() < out.height)]
     cut_notes = [
         _cut_note(pl.col(f), headers.get(f, f), _column_letter(len(LEADING_COLUMNS) + i)) for i, f in enumerate(fields)
     ]

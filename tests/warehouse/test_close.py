@@ -10,7 +10,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from helpers import REF, at, case_rows, drop_cases, ingest_all, make_id, query
+from helpers import REF, at, ingest_all, make_id, query
+from helpers import approve as _approve
 from python_calamine import CalamineWorkbook
 
 from core.home import Home
@@ -36,10 +37,6 @@ def lines(home: Home, case: str | None = None):
     q = ("SELECT case_no, strftime(period_owed, '%Y-%m'), payment_type, amount, status, batch_no FROM pay.payments "
          + ("WHERE case_no = ? " if case else "") + "ORDER BY batch_no, line_no")
     return query(home, q, [case] if case else [])
-
-
-def _approve(home, case, town, members, when, **kw):
-    drop_cases(home, town, f"{case}-{when:%m%d}.csv", case_rows(case, town, members, **kw), when)
 
 
 def test_standard_rise_uprates_from_its_effective_month(home):
