@@ -41,6 +41,7 @@ from typing import Literal
 import polars as pl
 
 from core.reference import Reference, load_reference
+from transforms.returns import column_letter as _column_letter
 from transforms.text import fold_fullwidth
 
 HEADER_SCAN_ROWS = 20  # the header must be among the first 20 rows
@@ -516,15 +517,6 @@ def _find_header(rows: list[list[object]], keys: dict[str, str]) -> tuple[int | 
             return i, count
         best = max(best, count)
     return None, best
-
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 @dataclass

@@ -19,6 +19,7 @@ import xlsxwriter
 from core.home import Home
 from core.reference import Reference
 from publish.files import FIXED_CREATED, atomic_target, display_width
+from transforms.returns import column_letter as _column_letter
 from transforms.submission import BOOL_FIELDS, DATE_FIELDS, FIELD_LABELS_ZH, REQUIRED_CELLS
 
 TEMPLATE_NAME = "救助台账模板.xlsx"
@@ -46,14 +47,6 @@ HINTS = {
 
 def template_path(home: Home, town_code: str) -> Path:
     return home.out / "templates" / town_code / TEMPLATE_NAME
-
-
-def _column_letter(index: int) -> str:
-    letters, index = "", index + 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def instructions(ref: Reference, on: date) -> list[tuple[str, str]]:

@@ -60,7 +60,7 @@ def return_rows(raw_rows: pl.DataFrame, findings: pl.DataFrame, headers: dict[st
     )
     fields = [f for f in RAW_FIELDS if f in out.columns and (f in keep or out[f].null_count() < out.height)]
     cut_notes = [
-        _cut_note(pl.col(f), headers.get(f, f), _column_letter(len(LEADING_COLUMNS) + i)) for i, f in enumerate(fields)
+        _cut_note(pl.col(f), headers.get(f, f), column_letter(len(LEADING_COLUMNS) + i)) for i, f in enumerate(fields)
     ]
     if cut_notes:
         notes = pl.concat_str(cut_notes, separator="；", ignore_nulls=True)
@@ -104,7 +104,7 @@ def _cut_note(text: pl.Expr, header: str, letter: str) -> pl.Expr:
     )
 
 
-def _column_letter(index: int) -> str:
+def column_letter(index: int) -> str:
     """A (0) .. Z, AA .. : the spreadsheet column of a 0-based position."""
     letters = ""
     index += 1
