@@ -226,7 +226,20 @@ CREATE TABLE IF NOT EXISTS actions (
 );
 CREATE INDEX IF NOT EXISTS actions_status ON actions (status, seq);
 """
-_ACCOUNT_COLS = "account_id, username, role, town_code, display_name, active, must_change"
+# The statements, written out whole (no SQL is formatted at run time; values are bound).
+_ACCOUNT_BY_NAME = "SELECT account_id, username, role, town_code, display_name, active, must_change FROM accounts WHERE username = ?"
+_ACCOUNT_BY_ID = "SELECT account_id, username, role, town_code, display_name, active, must_change FROM accounts WHERE account_id = ?"
+_ACCOUNTS = "SELECT account_id, username, role, town_code, display_name, active, must_change FROM accounts ORDER BY role, username"
+_ACCOUNT_WITH_HASH = "SELECT account_id, username, role, town_code, display_name, active, must_change, pw_hash FROM accounts WHERE username = ?"
+_ACCOUNT_BY_TOKEN = ("SELECT a.account_id, a.username, a.role, a.town_code, a.display_name, a.active, a.must_change FROM tokens t "
+                     "JOIN accounts a USING (account_id) WHERE t.token_hash = ? AND t.expires_at > ?")
+_SESSION = ("SELECT a.account_id, a.username, a.role, a.town_code, a.display_name, a.active, a.must_change, s.csrf, s.last_seen, "
+            "s.created_at FROM sessions s JOIN accounts a USING (account_id) WHERE s.session_hash = ?")
+_ACTION_BY_ID = "SELECT action_id, seq, username, kind, target_json, on_day, via, status, message, requested_at, applied_at, run_id FROM actions WHERE action_id = ?"
+_QUEUED_ACTIONS = "SELECT action_id, seq, username, kind, target_json, on_day, via, status, message, requested_at, applied_at, run_id FROM actions WHERE status = 'queued' ORDER BY seq"
+_RECENT_ACTIONS = ("SELECT action_id, seq, username, kind, target_json, on_day, via, status, message, requested_at, applied_at, run_id FROM actions "
+                   "WHERE (? IS NULL OR username = ?) AND (? IS NULL OR json_extract(target_json, ?) = ?) "
+                   "ORDER BY seq DESC LIMIT ?")
 
 
 def _account(row) -> Account:
@@ -238,8 +251,6 @@ def _action(row) -> Action:
                   row[7], row[8], row[9], row[10], row[11])
 
 
-_ACTION_COLS = ("action_id, seq, username, kind, target_json, on_day, via, status, message, requested_at, "
-                "applied_at, run_id")
 
 
 class AccountStore:
@@ -316,19 +327,19 @@ class AccountStore:
 
     def get(self, username: str) -> Account:
         with self._db() as con:
-            row = con.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts WHERE username = ?", [username]).fetchone()
+            row = con.execute(_ACCOUNT_BY_NAME, [username]).fetchone()
         if not row:
             raise AccountError(f"没有用户 {username} (no such account)")
         return _account(row)
 
     def get_by_id(self, account_id: int) -> Account | None:
         with self._db() as con:
-            row = con.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts WHERE account_id = ?", [account_id]).fetchone()
+            row = con.execute(_ACCOUNT_BY_ID, [account_id]).fetchone()
         return _account(row) if row else None
 
     def list(self) -> list[Account]:
         with self._db() as con:
-            rows = con.execute(f"SELECT {_ACCOUNT_COLS} FROM accounts ORDER BY role, username").fetchall()
+            rows = con.execute(_ACCOUNTS).fetchall()
         return [_account(r) for r in rows]
 
     def all_rows(self) -> list[dict]:
@@ -395,7 +406,7 @@ class AccountStore:
         if wait > 0:
             raise Throttled(wait)
         with self._db() as con:
-            row = con.execute(f"SELECT {_ACCOUNT_COLS}, pw_hash FROM accounts WHERE username = ?",
+            row = con.execute(_ACCOUNT_WITH_HASH,
                               [username]).fetchone()
         ok = verify_password(password or "", row[7] if row else None)
         if not ok or not row or not row[5]:
@@ -427,8 +438,7 @@ class AccountStore:
     def verify_token(self, token: str) -> Account:
         with self._db() as con:
             row = con.execute(
-                f"SELECT {', '.join('a.' + c.strip() for c in _ACCOUNT_COLS.split(','))} FROM tokens t "
-                "JOIN accounts a USING (account_id) WHERE t.token_hash = ? AND t.expires_at > ?",
+                _ACCOUNT_BY_TOKEN,
                 [_sha((token or "").strip()), self.clock()]).fetchone()
         if not row or not row[5]:
             raise AuthFailed("令牌无效或已过期 (invalid or expired token)")
@@ -457,8 +467,7 @@ class AccountStore:
         key = _sha(cookie)
         with self._db() as con:
             row = con.execute(
-                f"SELECT {', '.join('a.' + c.strip() for c in _ACCOUNT_COLS.split(','))}, s.csrf, s.last_seen, "
-                "s.created_at FROM sessions s JOIN accounts a USING (account_id) WHERE s.session_hash = ?",
+                _SESSION,
                 [key]).fetchone()
             if not row:
                 return None
@@ -503,7 +512,7 @@ class AccountStore:
 
     def action(self, action_id: str) -> Action:
         with self._db() as con:
-            row = con.execute(f"SELECT {_ACTION_COLS} FROM actions WHERE action_id = ?", [action_id]).fetchone()
+            row = con.execute(_ACTION_BY_ID, [action_id]).fetchone()
         if not row:
             raise AccountError("no such action")
         return _action(row)
@@ -513,23 +522,16 @@ class AccountStore:
         if not self.exists():
             return []
         with self._db() as con:
-            rows = con.execute(f"SELECT {_ACTION_COLS} FROM actions WHERE status = 'queued' ORDER BY seq").fetchall()
+            rows = con.execute(_QUEUED_ACTIONS).fetchall()
         return [_action(r) for r in rows]
 
     def actions(self, *, username: str | None = None, target_key: tuple[str, str] | None = None,
                 limit: int = 50) -> list[Action]:
         """Recent actions, newest first: of one user, and/or about one target (key, value)."""
-        where, params = [], []
-        if username:
-            where.append("username = ?")
-            params.append(username)
-        if target_key:
-            where.append("json_extract(target_json, ?) = ?")
-            params += [f"$.{target_key[0]}", target_key[1]]
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        path, value = (f"$.{target_key[0]}", target_key[1]) if target_key else (None, None)
         with self._db() as con:
-            rows = con.execute(f"SELECT {_ACTION_COLS} FROM actions {clause} ORDER BY seq DESC LIMIT ?",
-                               [*params, limit]).fetchall()
+            who = username or None
+            rows = con.execute(_RECENT_ACTIONS, [who, who, path, path, value, limit]).fetchall()
         return [_action(r) for r in rows]
 
     def backup_to(self, target: Path) -> Path:

@@ -254,11 +254,11 @@ def _copy_table(
         f"CAST({_quote(c)} AS VARCHAR) AS {_quote(c)}" if t == "as_text" else _quote(c) for c, t in plan
     )
     if not needs_masking(plan):
-        con.execute(f"CREATE TABLE {target} AS SELECT {columns} FROM {source}")
+        con.table(source).project(columns).create(target)  # identifiers through the relation API
         return
     reader_con = con.cursor()
     try:
-        reader = reader_con.sql(f"SELECT {columns} FROM {source}").fetch_record_batch(BATCH_ROWS)
+        reader = reader_con.table(source).project(columns).fetch_record_batch(BATCH_ROWS)
         created = False
         for batch in reader:
             masked = mask_frame(pl.from_arrow(batch), plan, key)
@@ -274,10 +274,11 @@ def _copy_table(
 def _write(con: duckdb.DuckDBPyConnection, target: str, frame: pl.DataFrame, append: bool) -> None:
     con.register("analyst_batch", frame.to_arrow())
     try:
+        batch = con.table("analyst_batch")
         if append:
-            con.execute(f"INSERT INTO {target} SELECT * FROM analyst_batch")
+            batch.insert_into(target)
         else:
-            con.execute(f"CREATE TABLE {target} AS SELECT * FROM analyst_batch")
+            batch.create(target)
     finally:
         con.unregister("analyst_batch")
 
@@ -304,7 +305,7 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
             plan = masking_plan(columns, text_lengths(con, schema, table, columns), schema)
             name = f"{alias}.{_quote(schema)}.{_quote(table)}"
             _copy_table(con, name, f"{_quote(schema)}.{_quote(table)}", plan, key)
-            rows = con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+            rows = con.table(name).aggregate("count(*)").fetchall()[0][0]
             exported.append(Exported(schema, table, rows))
         built_at = now_shanghai()
         about = pl.DataFrame(

@@ -21,6 +21,7 @@ COUNTS = ("rows_read", "rows_loaded", "invalid_ids", "upgraded_ids")
 REGISTRY_TABLES = ("deaths", "vehicles", "real_estate", "business", "social_insurance", "provident_fund",
                    "public_payroll", "deposits")  # fmt: skip
 _CLEAR_SOURCE = {source: "DELETE FROM registry." + source for source in REGISTRY_TABLES}
+_INSERT_SOURCE = {source: "registry/" + source for source in REGISTRY_TABLES}  # warehouse/sql/registry/<source>.sql
 
 
 def record_extract(
@@ -39,7 +40,7 @@ def record_extract(
         if loaded and (is_current or accumulating):
             if not accumulating:
                 con.execute(_CLEAR_SOURCE[source])
-            con.execute(sql(f"registry/{source}"), {"extract_date": extract_date, "sha": sha256})
+            con.execute(sql(_INSERT_SOURCE[source]), {"extract_date": extract_date, "sha": sha256})
         if is_current:
             con.execute(
                 "UPDATE registry.extracts SET is_current = false WHERE source = $source AND is_current", params

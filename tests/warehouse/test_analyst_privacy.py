@@ -68,7 +68,7 @@ def text_values(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, str
     out = []
     tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall()
     for schema, table in tables:
-        frame = con.sql(f'SELECT * FROM "{schema}"."{table}"').pl()
+        frame = con.table(f'"{schema}"."{table}"').pl()
         for column in frame.columns:
             series = frame[column]
             if series.dtype == pl.List(pl.String):
@@ -166,7 +166,8 @@ def test_case_key_joins_a_case_across_tables_where_its_number_is_masked(built):
     con = duckdb.connect(str(built.analyst), read_only=True)
     key = keyed_hash(f"{GUNAN}\x1f{CASE_ID}", analyst_key(built))
     for table in ("core.cases_current", "core.case_versions", "core.members_current", "pay.payments"):
-        numbers = con.execute(f"SELECT DISTINCT case_no FROM {table} WHERE case_key = ?", [key]).fetchall()
+        numbers = con.table(table).filter(duckdb.ColumnExpression("case_key") == duckdb.ConstantExpression(key)) \
+            .project("case_no").distinct().fetchall()
         assert numbers == [(mask(CASE_ID),)], table
 
 
