@@ -297,8 +297,9 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
     alias = "analyst_copy"
     order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = false")  # lets DuckDB write the tables in parallel
-    # storage that DuckDB 1.1 and later open (a DuckDB 2 file opens in no 1.x client: docs/warehouse.md)
-    con.execute(f"ATTACH '{_path_literal(tmp)}' AS {alias} (READ_ONLY false, STORAGE_VERSION 'v1.1.0')")
+    # storage that DuckDB 1.1 and later open (a DuckDB 2 file opens in no 1.x client: docs/warehouse.md).
+    # ATTACH takes no bound parameters: the path is the home's own temp file, quoted by _path_literal.
+    con.execute("ATTACH '" + _path_literal(tmp) + "' AS analyst_copy (READ_ONLY false, STORAGE_VERSION 'v1.1.0')")
     try:
         for (schema, table), columns in sorted(tables.items()):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.{_quote(schema)}")
@@ -314,7 +315,7 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
                 "rows": [e.rows for e in exported],
             }
         ).with_columns(period=pl.lit(period), built_at=pl.lit(built_at), code_version=pl.lit(code_version()))
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.meta")
+        con.execute("CREATE SCHEMA IF NOT EXISTS analyst_copy.meta")
         _write(con, f"{alias}.meta.about", about, False)
         exported.append(Exported("meta", "about", about.height))
         for e in exported:
