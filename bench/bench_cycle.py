@@ -68,7 +68,7 @@ from bench_crosscheck import SOURCES as SHARES
 from bench_ingest import make_rows
 
 from core.home import SHANGHAI, Home
-from core.reference import load_reference
+from core.reference import SHIPPED, load_reference
 from flows.runtime import configure_environment
 from intake.registries import SOURCES
 from publish.files import write_workbook
@@ -199,8 +199,33 @@ def write_registries(home: Home, submitted: pl.Series, rows: int, residents: int
     return written
 
 
-def generate(root: Path, households: int, registry_rows: int, residents: int, fmt: str) -> None:
+REPRODUCIBLE_SEED = "5eed" * 16  # the spot check's test seed under --reproducible
+REPRODUCIBLE_KEY = "a11a" * 16  # the analyst copy's pseudonym key under --reproducible
+
+
+def make_reproducible(home: Home) -> None:
+    """Fix the two things a run draws at random (the spot check's seed, the analyst copy's key), so
+    that two runs on the same data give the same tables and files (scripts/compare_outputs.py)."""
+    from publish.analyst import analyst_key_path
+    from publish.spotcheck import TEST_SEED_SETTING
+
+    settings = pl.read_csv(SHIPPED / "settings.csv", infer_schema=False)
+    settings = settings.with_columns(
+        pl.when(pl.col("key") == TEST_SEED_SETTING).then(pl.lit(REPRODUCIBLE_SEED)).otherwise(pl.col("value"))
+        .alias("value"))
+    home.reference.mkdir(parents=True, exist_ok=True)
+    settings.write_csv(home.reference / "settings.csv")
+    key = analyst_key_path(home)
+    key.parent.mkdir(parents=True, exist_ok=True)
+    key.write_text(REPRODUCIBLE_KEY + "\n", encoding="ascii")
+    key.chmod(0o600)
+
+
+def generate(root: Path, households: int, registry_rows: int, residents: int, fmt: str,
+             reproducible: bool = False) -> None:
     home = Home(root).ensure()
+    if reproducible:
+        make_reproducible(home)
     t = time.perf_counter()
     submitted = write_submissions(home, households, fmt)
     t_sub = time.perf_counter() - t
@@ -381,6 +406,8 @@ def main() -> None:
     parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     parser.add_argument("--parse-workers", type=int, default=0,
                         help="parse the files on a local Dask cluster of N processes (default: in the writer)")
+    parser.add_argument("--reproducible", action="store_true",
+                        help="fixed spot-check seed and analyst key, for scripts/compare_outputs.py")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     households = args.households or SCALES[args.scale][0]
@@ -388,7 +415,7 @@ def main() -> None:
     residents = args.residents or registry_rows // 2
 
     if args.generate_only:  # the child process
-        generate(args.home, households, registry_rows, residents, args.format)
+        generate(args.home, households, registry_rows, residents, args.format, args.reproducible)
         return
 
     configure_environment()  # Prefect's environment defaults, before Prefect is imported
@@ -404,7 +431,8 @@ def main() -> None:
     t = time.perf_counter()
     subprocess.run(
         [sys.executable, __file__, "--generate-only", "--home", str(root), "--households", str(households),
-         "--registry-rows", str(registry_rows), "--residents", str(residents), "--format", args.format],
+         "--registry-rows", str(registry_rows), "--residents", str(residents), "--format", args.format,
+         *(["--reproducible"] if args.reproducible else [])],
         check=True,
     )
     rss_generator = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
