@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,29 +17,16 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from core.permissions import FILE_MODE
+from core.files import atomic_target, write_text_atomic
 from transforms.returns import fit_excel_cell
 
 FIXED_CREATED = datetime(2000, 1, 1)
 
 
-def atomic_target(path: Path) -> Path:
-    """A temporary file beside `path` (renamed into place by the caller), with the home's
-    file mode (core.permissions: 0640; mkstemp alone would make it 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, FILE_MODE)
-    os.close(fd)
-    return Path(tmp)
-
-
 
 def write_text(path: Path, text: str) -> Path:
     """`text` (UTF-8) written atomically: the one way jiuzhu writes a text file for people."""
-    tmp = atomic_target(path)
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, text)
 
 
 def write_json(path: Path, payload: Mapping) -> Path:

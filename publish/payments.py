@@ -8,13 +8,13 @@ SHA-256 recorded for it.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import polars as pl
 
+from core.files import atomic_file
 from core.home import Home
-from publish.files import atomic_target, write_json, write_workbook
+from publish.files import write_json, write_workbook
 
 BANK_COLUMNS = ["序号", "镇街", "户主姓名", "身份证号", "开户银行", "账号", "开户人", "金额", "类别", "所属期", "批次号", "备注"]
 TYPE_REMARKS = {"monthly": "月度发放", "arrears": "补发", "one_off": "一次性发放"}
@@ -60,9 +60,8 @@ def write_batch_files(home: Home, period: str, batch: dict, frame: pl.DataFrame,
     folder = payments_dir(home, period)
     data = bank_csv_bytes(frame) if data is None else data
     csv_path = folder / f"{batch['batch_no']}.csv"
-    tmp = atomic_target(csv_path)
-    tmp.write_bytes(data)
-    os.replace(tmp, csv_path)
+    with atomic_file(csv_path) as tmp:
+        tmp.write_bytes(data)
     write_workbook(folder / f"{batch['batch_no']}.xlsx", {"发放明细": frame})
     manifest = {
         "batch_no": batch["batch_no"],

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from core.files import atomic_target
 from core.home import Home
 from transforms.catalogue import RULES
 from transforms.suppression import COMPLEMENT_MARK, crosstab_cells, primary_mark
@@ -329,13 +329,6 @@ class _Book:
         self.wb.close()
 
 
-def _atomic(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    return Path(tmp)
-
-
 def report_dir(home: Home, period: str) -> Path:
     return home.out / "reports" / period
 
@@ -376,7 +369,7 @@ def write_official(home: Home, data: ReportData) -> Path:
     """统计月报_<YYYY-MM>.xlsx: summary, a sheet per program, rejections, cross-check,
     findings, inspections, budget, definitions."""
     path = official_path(home, data.period)
-    tmp = _atomic(path)
+    tmp = atomic_target(path)
     book = _Book(tmp)
     frame = period_frame(data)
     title = f"{TITLE}（{_period_label(data.period)}）"
@@ -874,7 +867,7 @@ def write_public(home: Home, data: ReportData, threshold: int = 5) -> tuple[Path
             threshold,
         )
     path = public_path(home, data.period)
-    tmp = _atomic(path)
+    tmp = atomic_target(path)
     book = _Book(tmp)
     title = f"{TITLE}（公开版，{_period_label(data.period)}）"
     lookup = {(r["town_code"], r["program"], r["measure"]): r for r in cells.iter_rows(named=True)}

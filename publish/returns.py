@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from core.files import TEMP_NAME_EXTRA_BYTES
 from core.home import Home
 from core.reference import Reference
 from publish.files import write_json, write_workbook
@@ -21,7 +22,6 @@ from transforms.returns import cell_marks, return_rows
 from transforms.submission import REQUIRED_CELLS
 
 NAME_MAX_BYTES = 255  # the longest file name Linux file systems take, in bytes
-TEMP_NAME_EXTRA_BYTES = len(".") + len(".XXXXXXXX.tmp")  # publish.files.atomic_target: .<name>.<8 random>.tmp
 RETURN_SUFFIXES = (".问题.xlsx", ".回执.json")  # every name built from a stem ends in one of these
 STEM_BYTES = (
     NAME_MAX_BYTES - TEMP_NAME_EXTRA_BYTES - max(len(s.encode()) for s in RETURN_SUFFIXES) - len(".12345678")

@@ -16,9 +16,10 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from core.files import atomic_target
 from core.home import Home
 from core.reference import Reference
-from publish.files import FIXED_CREATED, atomic_target, display_width
+from publish.files import FIXED_CREATED, display_width
 from transforms.returns import column_letter as _column_letter
 from transforms.submission import BOOL_FIELDS, DATE_FIELDS, FIELD_LABELS_ZH, REQUIRED_CELLS
 

@@ -32,6 +32,7 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from core import permissions
+from core.files import write_text_atomic
 from core.home import Home, now_shanghai
 from core.reference import Reference, ReferenceError, load_reference
 from warehouse.audit import mark_crashed_runs, other_live_runs, record_event
@@ -94,9 +95,7 @@ def lock_timeout(home: Home, ref: Reference | None = None) -> float:
 
 def _write_holder(home: Home, info: dict) -> None:
     path = holder_path(home)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(info, ensure_ascii=False))
 
 
 def _clear_holder(home: Home, token: str) -> None:

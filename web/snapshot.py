@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.files import write_text_atomic
 from core.home import SHANGHAI, Home
 
 log = logging.getLogger("jiuzhu.web.snapshot")
@@ -160,10 +161,8 @@ class Snapshots:
             os.replace(tmp, target)
             snap = Snapshot(generation, target, time.time(), mtime, self._open(target))
             self._install(snap)
-            tmp_meta = self.folder / f".{META}.tmp"
-            tmp_meta.write_text(json.dumps({"generation": generation, "file": target.name, "taken_at": snap.taken_at,
-                                            "source_mtime": mtime}), encoding="utf-8")
-            os.replace(tmp_meta, self.folder / META)
+            write_text_atomic(self.folder / META, json.dumps({"generation": generation, "file": target.name,
+                                                              "taken_at": snap.taken_at, "source_mtime": mtime}))
             self.refreshes += 1
             log.info("snapshot %s taken", generation)
             return True
