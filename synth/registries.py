@@ -16,6 +16,7 @@ ID (well under the 1% limit) and some carry 15-digit legacy IDs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -100,6 +101,99 @@ def _age_at(pop: Population, day: int) -> np.ndarray:
     return (day - pop.birth) / 365.2425
 
 
+@dataclass
+class _People:
+    """What every registry source draws from: the population as arrays, the extract days,
+    and the planted X-anomalies by rule with the person each one concerns."""
+
+    rng: np.random.Generator
+    pop: Population
+    by_rule: dict[str, list[Plant]]
+    person_of: dict[tuple[int, int], int]
+    as_of: int
+    extracts: list[int]
+    e_last: int
+    resident: np.ndarray
+    age_now: np.ndarray
+    adult: np.ndarray
+    working: np.ndarray
+    head: np.ndarray
+    pension: np.ndarray
+    work: np.ndarray
+    pk: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.pop.n
+
+    @property
+    def recipient(self) -> np.ndarray:
+        return self.pop.recipient
+
+    def planted(self, rule: str) -> list[Plant]:
+        return self.by_rule.get(rule, [])
+
+    def pkey_of(self, plant: Plant, slot: int | None = None) -> int:
+        return self.person_of[(plant.case_id, plant.slot if slot is None else slot)]
+
+
+def _people(
+    rng: np.random.Generator,
+    pop: Population,
+    plants: list[Plant],
+    person_of: dict[tuple[int, int], int],
+    tf: TimeFrame,
+) -> _People:
+    as_of = to_days(tf.as_of)
+    extracts = [to_days(d) for d in tf.extract_dates]
+    age_now = _age_at(pop, as_of)
+    by_rule: dict[str, list[Plant]] = {}
+    for pl_ in plants:
+        by_rule.setdefault(pl_.rule, []).append(pl_)
+    return _People(
+        rng=rng,
+        pop=pop,
+        by_rule=by_rule,
+        person_of=person_of,
+        as_of=as_of,
+        extracts=extracts,
+        e_last=extracts[-1] if extracts else as_of,
+        resident=~pop.recipient,
+        age_now=age_now,
+        adult=age_now >= 18,
+        working=(age_now >= 18) & (age_now < 60),
+        head=pop.p["head"].to_numpy(),
+        pension=pop.p["pension_fen"].to_numpy(),
+        work=pop.p["work_fen"].to_numpy(),
+        pk=np.arange(pop.n, dtype=np.int64),
+    )
+
+
+def _with_planted(frame: pl.DataFrame, planted: dict[str, list]) -> pl.DataFrame:
+    """`frame` with the planted rows (`planted` true) appended below it."""
+    k = len(next(iter(planted.values())))
+    return pl.concat(
+        [frame, pl.DataFrame({**planted, "planted": [True] * k})],
+        how="vertical_relaxed",
+    )
+
+
+@dataclass
+class _Tables:
+    """Each source's rows over the whole year, before they are cut into extracts."""
+
+    vehicles: pl.DataFrame
+    real_estate: pl.DataFrame
+    business: pl.DataFrame
+    social_insurance: pl.DataFrame
+    insurance_planted: list[tuple[int, str, int]]  # X07/X10 rows, only in the newest extract
+    provident_fund: pl.DataFrame
+    public_payroll: pl.DataFrame
+    deposits: pl.DataFrame
+    deaths: pl.DataFrame
+    first_window: int
+
+
 def build_registries(
     rng: np.random.Generator,
     pop: Population,
@@ -113,33 +207,49 @@ def build_registries(
 
     Frames carry typed columns (Date, Int64 fen for money) plus `pkey` (the
     person, -1 for an unknown one) and `planted`; writing turns them into
-    CSV text or typed Parquet.
+    CSV text or typed Parquet. The sources are drawn in a fixed order, then
+    cut into snapshots one at a time (the caller writes and drops each).
     """
-    n = pop.n
-    p = pop.p
-    as_of = to_days(tf.as_of)
-    extracts = [to_days(d) for d in tf.extract_dates]
-    e_last = extracts[-1] if extracts else as_of
-    resident = ~pop.recipient
-    age_now = _age_at(pop, as_of)
-    adult = age_now >= 18
-    working = (age_now >= 18) & (age_now < 60)
-    head = p["head"].to_numpy()
-    pension = p["pension_fen"].to_numpy()
-    work = p["work_fen"].to_numpy()
-    pk = np.arange(n, dtype=np.int64)
-    by_rule: dict[str, list[Plant]] = {}
-    for pl_ in plants:
-        by_rule.setdefault(pl_.rule, []).append(pl_)
+    c = _people(rng, pop, plants, person_of, tf)
+    vehicles = _vehicles(c)
+    real_estate = _real_estate(c)
+    business = _business(c)
+    social_insurance, insurance_planted = _social_insurance(c)
+    provident_fund = _provident_fund(c)
+    public_payroll = _public_payroll(c)
+    deposits = _deposits(c, urban_std_fen)
+    first_window = (c.extracts[0] - 91) if c.extracts else c.as_of - 91
+    deaths = _deaths(c, recipient_deaths, first_window)
+    t = _Tables(
+        vehicles=vehicles,
+        real_estate=real_estate,
+        business=business,
+        social_insurance=social_insurance,
+        insurance_planted=insurance_planted,
+        provident_fund=provident_fund,
+        public_payroll=public_payroll,
+        deposits=deposits,
+        deaths=deaths,
+        first_window=first_window,
+    )
+    windows = []
+    prev_e = first_window
+    for i, e in enumerate(c.extracts):
+        windows.append((e, prev_e, i == len(c.extracts) - 1))
+        prev_e = e
+    for source in SOURCES:
+        for e, prev, last in windows:
+            yield source, from_days(e), _snapshot(rng, t, source, e, prev, last)
 
-    def pkey_of(plant: Plant, slot: int | None = None) -> int:
-        return person_of[(plant.case_id, plant.slot if slot is None else slot)]
 
-    # ---------------- vehicles (start = registered_on)
-    own1 = resident & adult & (rng.random(n) < 0.13)
+def _vehicles(c: _People) -> pl.DataFrame:
+    """Vehicles (from `start` = registered_on): residents own one or two freely; a few
+    recipient heads own a disability vehicle or a scrapped one; X02 adds a car."""
+    rng, n, pk, resident, head = c.rng, c.n, c.pk, c.resident, c.head
+    own1 = resident & c.adult & (rng.random(n) < 0.13)
     own2 = own1 & (rng.random(n) < 0.15)
-    rv_dis = head & pop.recipient & (rng.random(n) < 0.03)
-    rv_dead = head & pop.recipient & ~rv_dis & (rng.random(n) < 0.03)
+    rv_dis = head & c.recipient & (rng.random(n) < 0.03)
+    rv_dead = head & c.recipient & ~rv_dis & (rng.random(n) < 0.03)
     owners = np.concatenate([pk[own1], pk[own2], pk[rv_dis], pk[rv_dead]])
     k = len(owners)
     status = rng.choice(["正常", "注销", "报废", "抵押", "查封"], size=k, p=[0.78, 0.08, 0.06, 0.05, 0.03])
@@ -154,7 +264,7 @@ def build_registries(
     vtype[sl_dis] = np.array(DISABILITY_VEHICLE_TYPES)[rng.integers(0, 2, n3)]
     status[sl_dis] = "正常"
     status[sl_dead] = rng.choice(["注销", "报废"], size=k - n1 - n2 - n3)
-    reg = rng.integers(to_days(date(2008, 1, 1)), as_of, k)
+    reg = rng.integers(to_days(date(2008, 1, 1)), c.as_of, k)
     reg[sl_dead] = rng.integers(to_days(date(2005, 1, 1)), to_days(date(2018, 1, 1)), k - n1 - n2 - n3)
     veh = pl.DataFrame(
         {
@@ -164,36 +274,32 @@ def build_registries(
             "disability_vehicle": disab.astype(str),
             "start": reg,
         }
-    )
-    x = [(pkey_of(q), q.data["day"]) for q in by_rule.get("X02", [])]
+    ).with_columns(planted=pl.lit(False))
+    x = [(c.pkey_of(q), q.data["day"]) for q in c.planted("X02")]
     if x:
-        veh = pl.concat(
-            [
-                veh.with_columns(planted=pl.lit(False)),
-                pl.DataFrame(
-                    {
-                        "pkey": [a for a, _ in x],
-                        "vehicle_type": ["小型轿车"] * len(x),
-                        "status": ["正常"] * len(x),
-                        "disability_vehicle": ["否"] * len(x),
-                        "start": [b for _, b in x],
-                        "planted": [True] * len(x),
-                    }
-                ),
-            ],
-            how="vertical_relaxed",
+        veh = _with_planted(
+            veh,
+            {
+                "pkey": [a for a, _ in x],
+                "vehicle_type": ["小型轿车"] * len(x),
+                "status": ["正常"] * len(x),
+                "disability_vehicle": ["否"] * len(x),
+                "start": [b for _, b in x],
+            },
         )
-    else:
-        veh = veh.with_columns(planted=pl.lit(False))
-    veh = veh.with_columns(plate=_plates(rng, veh.height), registered_on=_d(veh["start"].to_numpy()))
+    return veh.with_columns(plate=_plates(rng, veh.height), registered_on=_d(veh["start"].to_numpy()))
 
-    # ---------------- real estate
+
+def _real_estate(c: _People) -> pl.DataFrame:
+    """Real estate: residents' homes, shops and other property; a recipient household at
+    most one modest 住宅; X03 adds a second home or a shop."""
+    rng, n, pk, resident, adult = c.rng, c.n, c.pk, c.resident, c.adult
     r1 = resident & adult & (rng.random(n) < 0.45)
     r2 = r1 & (rng.random(n) < 0.18)
     rc = resident & adult & (rng.random(n) < 0.06)
     ro = resident & adult & (rng.random(n) < 0.05)
-    rh = head & pop.recipient & (rng.random(n) < 0.55)
-    rq = head & pop.recipient & (rng.random(n) < 0.04)
+    rh = c.head & c.recipient & (rng.random(n) < 0.55)
+    rq = c.head & c.recipient & (rng.random(n) < 0.04)
     parts = [
         (pk[r1], "住宅"), (pk[r2], "住宅"), (pk[rc], "商业"), (pk[ro], "其他"), (pk[rh], "住宅"), (pk[rq], "其他"),
     ]  # fmt: skip
@@ -212,7 +318,7 @@ def build_registries(
         ]
     )
     area = np.where(rec_home & (re_use == "住宅"), rng.integers(3000, 11000, m), area)
-    re_start = rng.integers(to_days(date(1998, 1, 1)), as_of, m)
+    re_start = rng.integers(to_days(date(1998, 1, 1)), c.as_of, m)
     re = pl.DataFrame(
         {
             "pkey": re_owner,
@@ -224,8 +330,8 @@ def build_registries(
     )
     x_rows = []
     has_home = set(pk[rh].tolist())
-    for q in by_rule.get("X03", []):
-        owner = pkey_of(q)
+    for q in c.planted("X03"):
+        owner = c.pkey_of(q)
         if q.variant == "shop":
             x_rows.append((owner, "商业", int(rng.integers(2000, 9000)) * 100, q.data["day"]))
         else:
@@ -233,29 +339,27 @@ def build_registries(
             if owner not in has_home:
                 x_rows.append((owner, "住宅", int(rng.integers(5000, 12000)) * 100, q.data["day"]))
     if x_rows:
-        re = pl.concat(
-            [
-                re,
-                pl.DataFrame(
-                    {
-                        "pkey": [a[0] for a in x_rows],
-                        "use": [a[1] for a in x_rows],
-                        "area_fen": [a[2] for a in x_rows],
-                        "start": [a[3] for a in x_rows],
-                        "planted": [True] * len(x_rows),
-                    }
-                ),
-            ],
-            how="vertical_relaxed",
+        re = _with_planted(
+            re,
+            {
+                "pkey": [a[0] for a in x_rows],
+                "use": [a[1] for a in x_rows],
+                "area_fen": [a[2] for a in x_rows],
+                "start": [a[3] for a in x_rows],
+            },
         )
-    re = re.with_columns(
+    return re.with_columns(
         property_id=_property_ids(rng, re.height, int(rng.integers(1_000, 90_000)), re["start"].to_numpy()),
         registered_on=_d(re["start"].to_numpy()),
     )
 
-    # ---------------- business (appears from `start`)
-    b = resident & adult & (rng.random(n) < 0.06)
-    rb = pop.recipient & (age_now >= 18) & (rng.random(n) < 0.015)
+
+def _business(c: _People) -> pl.DataFrame:
+    """Business roles (from `start`): residents' freely; recipients' only closed or minor
+    ones; X04 adds an active 法定代表人 or 股东 in the newest extract."""
+    rng, n, pk = c.rng, c.n, c.pk
+    b = c.resident & c.adult & (rng.random(n) < 0.06)
+    rb = c.recipient & (c.age_now >= 18) & (rng.random(n) < 0.015)
     kb, krb = int(b.sum()), int(rb.sum())
     role = np.concatenate(
         [
@@ -280,41 +384,42 @@ def build_registries(
             "role": role,
             "status": bstatus,
             "capital_fen": (rng.integers(1, 500, kb + krb) * 1_000_000).astype(np.int64),
-            "start": rng.integers(to_days(date(2010, 1, 1)), as_of, kb + krb),
+            "start": rng.integers(to_days(date(2010, 1, 1)), c.as_of, kb + krb),
             "planted": False,
         }
     )
-    x = by_rule.get("X04", [])
+    x = c.planted("X04")
     if x:
-        bus = pl.concat(
-            [
-                bus,
-                pl.DataFrame(
-                    {
-                        "pkey": [pkey_of(q) for q in x],
-                        "role": [["法定代表人", "股东"][i % 2] for i in range(len(x))],
-                        "status": ["存续"] * len(x),
-                        "capital_fen": [int(rng.integers(3, 100)) * 1_000_000 for _ in x],
-                        "start": [e_last] * len(x),
-                        "planted": [True] * len(x),
-                    }
-                ),
-            ],
-            how="vertical_relaxed",
+        bus = _with_planted(
+            bus,
+            {
+                "pkey": [c.pkey_of(q) for q in x],
+                "role": [["法定代表人", "股东"][i % 2] for i in range(len(x))],
+                "status": ["存续"] * len(x),
+                "capital_fen": [int(rng.integers(3, 100)) * 1_000_000 for _ in x],
+                "start": [c.e_last] * len(x),
+            },
         )
-    bus = bus.with_columns(uscc=make_usccs(rng, bus.height))
+    return bus.with_columns(uscc=make_usccs(rng, bus.height))
 
-    # ---------------- social insurance (per extract: rows of the extract's month)
+
+def _social_insurance(c: _People) -> tuple[pl.DataFrame, list[tuple[int, str, int]]]:
+    """Social insurance, one row per person and kind (each extract lists its month, a few
+    pensions the month before too): residents' pensions, insurance and 失业金; recipients'
+    pensions as declared and insurance only with a declared income. Also the planted rows
+    (X07 a pension above the declared one, X10 insured without an income)."""
+    rng, n, pk, resident, recipient = c.rng, c.n, c.pk, c.resident, c.recipient
+    age_now, pension = c.age_now, c.pension
     pen_res = resident & (age_now >= 60) & (rng.random(n) < 0.7)
     pen_amt = np.where(
         rng.random(n) < 0.5, rng.integers(150, 300, n) * 100, rng.integers(1500, 5000, n) * 100
     )
-    ins_res = resident & working & (rng.random(n) < 0.55)
-    ins_rec = pop.recipient & (work >= 10_000) & (age_now >= 18) & (age_now < 60) & (rng.random(n) < 0.25)
+    ins_res = resident & c.working & (rng.random(n) < 0.55)
+    ins_rec = recipient & (c.work >= 10_000) & (age_now >= 18) & (age_now < 60) & (rng.random(n) < 0.25)
     ins_amt = rng.integers(300, 1500, n) * 100
-    unemp = resident & working & ~ins_res & (rng.random(n) < 0.02)
+    unemp = resident & c.working & ~ins_res & (rng.random(n) < 0.02)
     unemp_amt = rng.integers(1500, 2100, n) * 100
-    pen_rec = pop.recipient & (pension > 0)
+    pen_rec = recipient & (pension > 0)
     prev_month = rng.random(n) < 0.10
     si_base = pl.DataFrame(
         {
@@ -343,18 +448,23 @@ def build_registries(
     si_base = si_base.with_columns(
         prev=pl.Series(prev_month[si_base["pkey"].to_numpy()]) & (pl.col("kind") == "养老金")
     )
-    x_si = [(pkey_of(q), "养老金", q.data["amount_fen"]) for q in by_rule.get("X07", [])]
+    x_si = [(c.pkey_of(q), "养老金", q.data["amount_fen"]) for q in c.planted("X07")]
     x_si += [
-        (pkey_of(q), "在职参保", int(rng.integers(400, 900)) * 100)
-        for q in by_rule.get("X10", [])
+        (c.pkey_of(q), "在职参保", int(rng.integers(400, 900)) * 100)
+        for q in c.planted("X10")
         if q.variant == "insured"
     ]
+    return si_base, x_si
 
-    # ---------------- provident fund
-    pf_res = resident & working & (rng.random(n) < 0.20)
+
+def _provident_fund(c: _People) -> pl.DataFrame:
+    """Provident fund accounts: residents' paying or sealed; recipients' sealed, or paying
+    only with a declared income; X10's 'fund' variant adds a paying one."""
+    rng, n, pk, recipient = c.rng, c.n, c.pk, c.recipient
+    pf_res = c.resident & c.working & (rng.random(n) < 0.20)
     pf_status = np.where(rng.random(n) < 0.75, "缴存", "封存")
-    pf_rec_sealed = pop.recipient & (age_now >= 18) & (rng.random(n) < 0.03)
-    pf_rec_pay = pop.recipient & (work >= 10_000) & ~pf_rec_sealed & (rng.random(n) < 0.02)
+    pf_rec_sealed = recipient & (c.age_now >= 18) & (rng.random(n) < 0.03)
+    pf_rec_pay = recipient & (c.work >= 10_000) & ~pf_rec_sealed & (rng.random(n) < 0.02)
     pf = pl.DataFrame(
         {
             "pkey": np.concatenate([pk[pf_res], pk[pf_rec_sealed], pk[pf_rec_pay]]),
@@ -376,55 +486,51 @@ def build_registries(
             "planted": False,
         }
     )
-    x = [q for q in by_rule.get("X10", []) if q.variant == "fund"]
+    x = [q for q in c.planted("X10") if q.variant == "fund"]
     if x:
-        pf = pl.concat(
-            [
-                pf,
-                pl.DataFrame(
-                    {
-                        "pkey": [pkey_of(q) for q in x],
-                        "contrib_fen": [int(rng.integers(300, 900)) * 100 for _ in x],
-                        "status": ["缴存"] * len(x),
-                        "start": [e_last] * len(x),
-                        "planted": [True] * len(x),
-                    }
-                ),
-            ],
-            how="vertical_relaxed",
+        pf = _with_planted(
+            pf,
+            {
+                "pkey": [c.pkey_of(q) for q in x],
+                "contrib_fen": [int(rng.integers(300, 900)) * 100 for _ in x],
+                "status": ["缴存"] * len(x),
+                "start": [c.e_last] * len(x),
+            },
         )
+    return pf
 
-    # ---------------- public payroll
-    pp = resident & working & (rng.random(n) < 0.03)
+
+def _public_payroll(c: _People) -> pl.DataFrame:
+    """Public payroll: a few working-age residents; no recipient unless X05 plants one."""
+    rng = c.rng
+    pp = c.resident & c.working & (rng.random(c.n) < 0.03)
     pay = pl.DataFrame(
         {
-            "pkey": pk[pp],
+            "pkey": c.pk[pp],
             "employer": np.array(EMPLOYERS)[rng.integers(0, len(EMPLOYERS), int(pp.sum()))],
-            "start": rng.integers(to_days(date(1995, 1, 1)), as_of, int(pp.sum())),
+            "start": rng.integers(to_days(date(1995, 1, 1)), c.as_of, int(pp.sum())),
             "planted": False,
         }
     )
-    x = by_rule.get("X05", [])
+    x = c.planted("X05")
     if x:
-        pay = pl.concat(
-            [
-                pay,
-                pl.DataFrame(
-                    {
-                        "pkey": [pkey_of(q) for q in x],
-                        "employer": [EMPLOYERS[i % len(EMPLOYERS)] for i in range(len(x))],
-                        "start": [q.data["day"] for q in x],
-                        "planted": [True] * len(x),
-                    }
-                ),
-            ],
-            how="vertical_relaxed",
+        pay = _with_planted(
+            pay,
+            {
+                "pkey": [c.pkey_of(q) for q in x],
+                "employer": [EMPLOYERS[i % len(EMPLOYERS)] for i in range(len(x))],
+                "start": [q.data["day"] for q in x],
+            },
         )
-    pay = pay.with_columns(since=_d(pay["start"].to_numpy()))
+    return pay.with_columns(since=_d(pay["start"].to_numpy()))
 
-    # ---------------- deposits (balances drift a little between extracts)
-    dp = resident & (age_now >= 16) & (rng.random(n) < 0.35)
-    drc = pop.recipient & (rng.random(n) < 0.4)
+
+def _deposits(c: _People, urban_std_fen: int) -> pl.DataFrame:
+    """Deposits (balances drift a little between extracts): residents' freely, recipients'
+    small; X06 adds a balance above the household's yearly standard."""
+    rng, n, pk = c.rng, c.n, c.pk
+    dp = c.resident & (c.age_now >= 16) & (rng.random(n) < 0.35)
+    drc = c.recipient & (rng.random(n) < 0.4)
     banks = np.array([x_[0] for x_ in BANKS])
     dep = pl.DataFrame(
         {
@@ -439,31 +545,28 @@ def build_registries(
             "planted": False,
         }
     )
-    x = by_rule.get("X06", [])
+    x = c.planted("X06")
     if x:
-        dep = pl.concat(
-            [
-                dep,
-                pl.DataFrame(
-                    {
-                        "pkey": [pkey_of(q) for q in x],
-                        "institution": [banks[0]] * len(x),
-                        "balance_fen": [
-                            int(q.data["size"] * urban_std_fen * 12 * rng.uniform(1.3, 2.0)) for q in x
-                        ],
-                        "planted": [True] * len(x),
-                    }
-                ),
-            ],
-            how="vertical_relaxed",
+        dep = _with_planted(
+            dep,
+            {
+                "pkey": [c.pkey_of(q) for q in x],
+                "institution": [banks[0]] * len(x),
+                "balance_fen": [int(q.data["size"] * urban_std_fen * 12 * rng.uniform(1.3, 2.0)) for q in x],
+            },
         )
+    return dep
 
-    # ---------------- deaths: residents (about 0.7% a year) + recipients' + planted
-    first_window = (extracts[0] - 91) if extracts else as_of - 91
-    dead = resident & (rng.random(n) < 0.007 * (e_last - first_window) / 365)
-    died = rng.integers(first_window + 1, e_last + 1, n)
+
+def _deaths(c: _People, recipient_deaths: pl.DataFrame, first_window: int) -> pl.DataFrame:
+    """Deaths: residents (about 0.7% a year), the recipients who died in the year's events,
+    and X01 (a covered member who died in the newest extract's quarter)."""
+    rng, n, pk = c.rng, c.n, c.pk
+    dead = c.resident & (rng.random(n) < 0.007 * (c.e_last - first_window) / 365)
+    died = rng.integers(first_window + 1, c.e_last + 1, n)
     deaths = pl.DataFrame({"pkey": pk[dead], "died": died[dead], "planted": False})
     if recipient_deaths.height:
+        person_of = c.person_of
         rd = recipient_deaths.select(
             pkey=pl.struct("case_id", "slot").map_elements(
                 lambda s: person_of[(s["case_id"], s["slot"])], return_dtype=pl.Int64
@@ -472,89 +575,89 @@ def build_registries(
             planted=pl.lit(False),
         )
         deaths = pl.concat([deaths, rd], how="vertical_relaxed")
-    x = by_rule.get("X01", [])
+    x = c.planted("X01")
     if x:
-        deaths = pl.concat(
-            [
-                deaths,
-                pl.DataFrame(
-                    {
-                        "pkey": [pkey_of(q) for q in x],
-                        "died": [q.data["day"] for q in x],
-                        "planted": [True] * len(x),
-                    }
-                ),
-            ],
-            how="vertical_relaxed",
+        deaths = _with_planted(
+            deaths,
+            {
+                "pkey": [c.pkey_of(q) for q in x],
+                "died": [q.data["day"] for q in x],
+            },
         )
+    return deaths
 
-    # ---------------- snapshots, produced one at a time (the caller writes and drops each)
-    windows = []
-    prev_e = first_window
-    for i, e in enumerate(extracts):
-        windows.append((i, e, prev_e, i == len(extracts) - 1))
-        prev_e = e
 
-    def snapshot(source: str, e: int, prev: int, last: bool) -> pl.DataFrame:
-        ed = from_days(e)
-        planted_ok = pl.col("planted").not_() | pl.lit(last)
-        dated = (pl.col("start") <= e) & planted_ok
-        if source == "deaths":
-            return deaths.filter((pl.col("died") > prev) & (pl.col("died") <= e)).select(
-                "pkey", "planted", died_on=_d_expr("died")
-            )
-        if source == "vehicles":
-            cols = ("plate", "vehicle_type", "registered_on", "status", "disability_vehicle")
-            return veh.filter(dated).select("pkey", "planted", *cols)
-        if source == "real_estate":
-            return re.filter(dated).select(
-                "pkey", "planted", "property_id", "use", "area_fen", "registered_on"
-            )
-        if source == "business":
-            return bus.filter(dated).select("pkey", "planted", "uscc", "role", "status", "capital_fen")
-        if source == "social_insurance":
-            period = f"{ed:%Y-%m}"
-            cur = si_base.with_columns(period=pl.lit(period))
-            earlier = si_base.filter("prev").with_columns(
-                period=pl.lit(f"{from_days(e - 31):%Y-%m}"),
-                amount_fen=(pl.col("amount_fen") - 1000).clip(lower_bound=0),
-            )
-            frames = [cur, earlier]
-            if last and x_si:
-                frames.append(
-                    pl.DataFrame(
-                        {
-                            "pkey": [a for a, _, _ in x_si],
-                            "kind": [b for _, b, _ in x_si],
-                            "amount_fen": [c for _, _, c in x_si],
-                            "planted": [True] * len(x_si),
-                            "prev": [False] * len(x_si),
-                            "period": [period] * len(x_si),
-                        }
-                    )
-                )
-            return pl.concat(frames, how="vertical_relaxed").select(
-                "pkey", "planted", "kind", "amount_fen", "period"
-            )
-        if source == "provident_fund":
-            return pf.filter(dated).select("pkey", "planted", "contrib_fen", "status")
-        if source == "public_payroll":
-            return pay.filter(dated).select("pkey", "planted", "employer", "since")
-        drift = pl.Series(rng.uniform(0.95, 1.05, dep.height))
-        drifted = (pl.col("balance_fen") * pl.col("_drift")).floor().cast(pl.Int64)
-        return (
-            dep.with_columns(_drift=drift)
-            .filter(planted_ok)
-            .with_columns(
-                balance_fen=pl.when(pl.col("planted")).then(pl.col("balance_fen")).otherwise(drifted),
-                as_of=pl.lit(ed),
-            )
-            .select("pkey", "planted", "institution", "balance_fen", "as_of")
+def _snapshot(
+    rng: np.random.Generator, t: _Tables, source: str, e: int, prev: int, last: bool
+) -> pl.DataFrame:
+    """One source's extract dated `e`: what is registered by then (planted rows only in the
+    newest), or the deaths since the previous extract `prev`."""
+    planted_ok = pl.col("planted").not_() | pl.lit(last)
+    dated = (pl.col("start") <= e) & planted_ok
+    if source == "deaths":
+        return t.deaths.filter((pl.col("died") > prev) & (pl.col("died") <= e)).select(
+            "pkey", "planted", died_on=_d_expr("died")
         )
+    if source == "vehicles":
+        cols = ("plate", "vehicle_type", "registered_on", "status", "disability_vehicle")
+        return t.vehicles.filter(dated).select("pkey", "planted", *cols)
+    if source == "real_estate":
+        return t.real_estate.filter(dated).select(
+            "pkey", "planted", "property_id", "use", "area_fen", "registered_on"
+        )
+    if source == "business":
+        return t.business.filter(dated).select("pkey", "planted", "uscc", "role", "status", "capital_fen")
+    if source == "social_insurance":
+        return _social_insurance_snapshot(t, e, last)
+    if source == "provident_fund":
+        return t.provident_fund.filter(dated).select("pkey", "planted", "contrib_fen", "status")
+    if source == "public_payroll":
+        return t.public_payroll.filter(dated).select("pkey", "planted", "employer", "since")
+    return _deposits_snapshot(rng, t.deposits, e, planted_ok)
 
-    for source in SOURCES:
-        for _i, e, prev, last in windows:
-            yield source, from_days(e), snapshot(source, e, prev, last)
+
+def _social_insurance_snapshot(t: _Tables, e: int, last: bool) -> pl.DataFrame:
+    """The extract month's rows, the month before for a few pensions (a little lower),
+    and in the newest extract the planted rows."""
+    period = f"{from_days(e):%Y-%m}"
+    si_base, x_si = t.social_insurance, t.insurance_planted
+    cur = si_base.with_columns(period=pl.lit(period))
+    earlier = si_base.filter("prev").with_columns(
+        period=pl.lit(f"{from_days(e - 31):%Y-%m}"),
+        amount_fen=(pl.col("amount_fen") - 1000).clip(lower_bound=0),
+    )
+    frames = [cur, earlier]
+    if last and x_si:
+        frames.append(
+            pl.DataFrame(
+                {
+                    "pkey": [a for a, _, _ in x_si],
+                    "kind": [b for _, b, _ in x_si],
+                    "amount_fen": [c for _, _, c in x_si],
+                    "planted": [True] * len(x_si),
+                    "prev": [False] * len(x_si),
+                    "period": [period] * len(x_si),
+                }
+            )
+        )
+    return pl.concat(frames, how="vertical_relaxed").select("pkey", "planted", "kind", "amount_fen", "period")
+
+
+def _deposits_snapshot(
+    rng: np.random.Generator, dep: pl.DataFrame, e: int, planted_ok: pl.Expr
+) -> pl.DataFrame:
+    """Every balance as of `e`, drifted by up to 5% (planted balances stay as planted)."""
+    drift = pl.Series(rng.uniform(0.95, 1.05, dep.height))
+    drifted = (pl.col("balance_fen") * pl.col("_drift")).floor().cast(pl.Int64)
+    return (
+        dep.with_columns(_drift=drift)
+        .filter(planted_ok)
+        .with_columns(
+            balance_fen=pl.when(pl.col("planted")).then(pl.col("balance_fen")).otherwise(drifted),
+            as_of=pl.lit(from_days(e)),
+        )
+        .select("pkey", "planted", "institution", "balance_fen", "as_of")
+    )
 
 
 def _d_expr(col: str) -> pl.Expr:
