@@ -49,18 +49,6 @@ def parse_as_of(text: str | None) -> date | None:
     return date.fromisoformat(text)
 
 
-def parse_period(text: str) -> tuple[int, int]:
-    """'YYYY-MM' -> (year, month); raises ValueError with the bad text."""
-    try:
-        year, month = text.split("-")
-        y, m = int(year), int(month)
-    except ValueError as exc:
-        raise ValueError(f"period must be YYYY-MM, got {text!r}") from exc
-    if not (1 <= m <= 12) or len(year) != 4 or len(month) != 2:
-        raise ValueError(f"period must be YYYY-MM, got {text!r}")
-    return y, m
-
-
 @dataclass(frozen=True)
 class Home:
     """Every path of a data home."""

@@ -10,7 +10,8 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from core.home import Home, parse_as_of, parse_period, today_shanghai
+from core.home import Home, parse_as_of, today_shanghai
+from core.periods import parse_period
 from core.reference import load_reference
 from flows.officer_actions import apply_queued_actions
 from flows.runtime import report_failure

@@ -15,13 +15,13 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from core.home import Home, parse_as_of, parse_period, today_shanghai
+from core.home import Home, parse_as_of, today_shanghai
+from core.periods import add_months, parse_period
 from core.reference import Reference, load_reference
 from flows.runtime import report_failure
 from publish.analyst import build_analyst_copy
 from publish.report_html import write_html
 from publish.report_xlsx import write_official, write_public
-from transforms.budget import add_months
 from warehouse.audit import finish_run, start_run
 from warehouse.connection import open_warehouse
 from warehouse.mart import build_marts, load_report_data, period_text, to_month

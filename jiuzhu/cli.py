@@ -15,7 +15,8 @@ from typing import Annotated
 
 import typer
 
-from core.home import Home, parse_as_of, parse_period
+from core.home import Home, parse_as_of
+from core.periods import parse_period
 from core.permissions import restrict_umask
 from jiuzhu.commands import AsOfOpt, HomeOpt, NewHomeOpt, fail
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from core.home import Home, now_shanghai, parse_period
+from core.home import Home, now_shanghai
+from core.periods import parse_period
 from core.reference import Reference
 from publish.files import write_text, write_workbook
 from transforms import sampling

@@ -27,6 +27,7 @@ from fractions import Fraction
 
 import polars as pl
 
+from core.periods import add_months, months_between
 from transforms.entitlement import STANDARD_KINDS, month_constants
 from transforms.money import yuan_to_fen
 
@@ -59,16 +60,6 @@ class WhatIf:
 
     from_month: date
     rise_fen: dict[str, int] = field(default_factory=dict)
-
-
-def add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def months_between(a: date, b: date) -> int:
-    """Whole months from a to b (b later: positive)."""
-    return (b.year - a.year) * 12 + (b.month - a.month)
 
 
 def round_half_up(x: Fraction) -> int:

@@ -14,16 +14,13 @@ from datetime import date
 
 import polars as pl
 
+from core.periods import month_start
 from transforms.identifiers import age_on_expr
 from transforms.money import yuan_to_fen
 
 # (program -> standard kind) lives in reference table `programs`; these are the
 # standard kinds whose rows the standards table holds.
 STANDARD_KINDS = ("dibao_urban", "dibao_rural", "tekun_basic")
-
-
-def month_start(d: date) -> date:
-    return d.replace(day=1)
 
 
 _CONSTANTS: dict[tuple, tuple[tuple, pl.DataFrame]] = {}

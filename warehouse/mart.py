@@ -15,21 +15,21 @@ months are filed. docs/statistics.md documents every column.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import duckdb
 import polars as pl
 
+from core.periods import add_months
 from core.reference import Reference
-from transforms.budget import WhatIf, add_months, assign_payer, default_what_if, project_budget
+from transforms.budget import WhatIf, assign_payer, default_what_if, project_budget
 from transforms.calendar import WorkingCalendar
 from transforms.entitlement import uprating_fen
 from transforms.money import fen_to_decimal_expr, yuan_to_fen
 from warehouse.closes import go_live_month
 from warehouse.ingest_load import registered
-from warehouse.sqlfiles import sql
+from warehouse.sqlfiles import bind, sql
 
 NO_CAP = date(9999, 12, 31)
 TREND_MONTHS = 6
@@ -72,12 +72,6 @@ def period_text(month: date) -> str:
     return f"{month:%Y-%m}"
 
 
-def _params(model: str, values: dict) -> dict:
-    """The parameters a model's SQL names (DuckDB refuses unused ones)."""
-    text = sql(model)
-    return {k: v for k, v in values.items() if re.search(rf"\${k}\b", text)}
-
-
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
     rows = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
@@ -115,7 +109,7 @@ def _uprating_lookup(con: duckdb.DuckDBPyConnection, ref: Reference) -> pl.DataF
 
 def _decisions(con: duckdb.DuckDBPyConnection, ref: Reference, params: dict) -> pl.DataFrame:
     """First decisions of the months with their working days (received -> decided) and time limit."""
-    first = con.sql(sql("mart/first_decisions"), params=_params("mart/first_decisions", params)).pl()
+    first = con.sql(sql("mart/first_decisions"), params=bind(sql("mart/first_decisions"), params)).pl()
     schema = {
         "town_code": pl.String,
         "case_no": pl.String,
@@ -303,7 +297,7 @@ def _write_tables(
         for table in TABLES:
             con.execute(_STATEMENTS[table]["delete"], periods)
             model = f"mart/{table}"
-            con.execute(_STATEMENTS[table]["insert"] + sql(model), _params(model, months | periods))
+            con.execute(_STATEMENTS[table]["insert"] + sql(model), bind(sql(model), months | periods))
             counts[table] = con.execute(_STATEMENTS[table]["count"], periods).fetchall()[0][0]
         budget = project(con, ref, last)
         con.execute("DELETE FROM mart.budget_projection WHERE base_period = ?", [period_text(last)])
