@@ -172,6 +172,89 @@ def _case_summary(cases: pl.DataFrame, members: pl.DataFrame, events: pl.DataFra
     )
 
 
+@dataclass
+class _Hosts:
+    """Choosing host cases for the event-level anomalies: the case summary as arrays, which
+    cases are eligible, the extract days, and the plants so far."""
+
+    picker: Picker
+    counts: dict[str, int]
+    g: dict[str, np.ndarray]  # the case summary, column by column, indexed by case_id
+    n: int
+    members: pl.DataFrame
+    e_prev: int  # the extract before the newest
+    e_last: int  # the newest extract
+    not_minors: np.ndarray
+    base_ok: np.ndarray  # not 万盛, not a plan-level host
+    stable: np.ndarray  # approved, active all year, filed before the previous extract
+    town_i: np.ndarray  # the case's town as a number
+    plants: list[Plant]
+
+    @property
+    def rng(self) -> np.random.Generator:
+        return self.picker.rng
+
+    def x_pick(self, rule: str, extra: np.ndarray | None = None) -> np.ndarray:
+        """Stable cases (that also meet `extra`) to host `rule`."""
+        mask = self.stable if extra is None else self.stable & extra
+        return self.picker.pick(mask, self.counts[rule])
+
+    def having(self, cond: pl.Expr) -> np.ndarray:
+        """Cases with at least one member meeting `cond`."""
+        mask = np.zeros(self.n, dtype=bool)
+        mask[self.members.filter(cond)["case_id"].unique().to_numpy()] = True
+        return mask
+
+    def slot_choice(self, case_ids, cond: pl.Expr) -> dict[int, int]:
+        """One member meeting `cond` of each case, drawn at random."""
+        cand = self.members.filter(pl.col("case_id").is_in(list(map(int, case_ids))) & cond)
+        out = {}
+        for cid, grp in cand.group_by("case_id", maintain_order=True):
+            slots = sorted(grp["slot"].to_list())
+            out[int(cid[0])] = int(slots[int(self.rng.integers(0, len(slots)))])
+        return out
+
+
+def _hosts(
+    cases: pl.DataFrame,
+    members: pl.DataFrame,
+    events: pl.DataFrame,
+    counts: dict[str, int],
+    picker: Picker,
+    tf: TimeFrame,
+    template_names: list[str],
+) -> _Hosts:
+    s = _case_summary(cases, members, events, tf.as_of)
+    g = {k: s[k].to_numpy() for k in s.columns if s[k].dtype != pl.Object}
+    e_prev = to_days(tf.extract_dates[-2]) if len(tf.extract_dates) > 1 else to_days(tf.go_live) - 1
+    e_last = to_days(tf.extract_dates[-1]) if tf.extract_dates else to_days(tf.as_of)
+    not_minors = g["template"] != template_names.index("t_min")
+    base_ok = ~g["wansheng"] & (g["host"] == "")
+    stable = (
+        base_ok
+        & (g["outcome"] == "approve")
+        & g["emitted"]
+        & (g["status_event"] == "none")
+        & ~g["gradual"]
+        & (g["sfile"] <= e_prev)
+        & not_minors
+    )
+    return _Hosts(
+        picker=picker,
+        counts=counts,
+        g=g,
+        n=s.height,
+        members=members,
+        e_prev=e_prev,
+        e_last=e_last,
+        not_minors=not_minors,
+        base_ok=base_ok,
+        stable=stable,
+        town_i=np.unique(g["town_code"].astype(str), return_inverse=True)[1],
+        plants=[],
+    )
+
+
 def plant_event_level(
     cases: pl.DataFrame,
     members: pl.DataFrame,
@@ -189,124 +272,131 @@ def plant_event_level(
     accounts merged, later versions of V/P hosts dropped, V16's application
     dropped and V08's late-filed old decision added.
     """
-    rng = picker.rng
-    s = _case_summary(cases, members, events, tf.as_of)
-    g = {k: s[k].to_numpy() for k in s.columns if s[k].dtype != pl.Object}
-    n = s.height
-    e_prev = to_days(tf.extract_dates[-2]) if len(tf.extract_dates) > 1 else to_days(tf.go_live) - 1
-    e_last = to_days(tf.extract_dates[-1]) if tf.extract_dates else to_days(tf.as_of)
-    not_minors = g["template"] != template_names.index("t_min")
-    base_ok = ~g["wansheng"] & (g["host"] == "")
-    stable = (
-        base_ok
-        & (g["outcome"] == "approve")
-        & g["emitted"]
-        & (g["status_event"] == "none")
-        & ~g["gradual"]
-        & (g["sfile"] <= e_prev)
-        & not_minors
-    )
-    plants: list[Plant] = []
+    h = _hosts(cases, members, events, counts, picker, tf, template_names)
+    _plant_x08_one_person_two_cases(h)
+    cases = _plant_x09_one_account_two_cases(h, cases)
+    _plant_x_member_rows(h)
+    _plant_x03_property(h)
+    _plant_x06_deposits(h)
+    _plant_x07_pension(h, ref, tf)
+    targets, folders, member_slot = _pick_v_hosts(h, events, ref, tf)
+    cut = _cut_at_first_eligible(h, events, targets, folders, member_slot)
+    cut.update(_plan_host_cuts(cases, events))
+    v08_events = _plant_v08_old_decision(h, cut, cal, ref, tf)
+    ev = _apply_cuts(events, cases, cut, v08_events)
+    # plan-level plants are recorded by the caller
+    return cases, h.members, ev, h.plants
 
-    # ---- X08: the same person covered in two cases of two towns
-    singles_b = stable & (g["family"] == "dibao") & (g["size"] == 1)
-    town_i = np.unique(g["town_code"].astype(str), return_inverse=True)[1]
-    x08_a = picker.pick(stable & g["head_no_work"], counts["X08"])
+
+def _plant_x08_one_person_two_cases(h: _Hosts) -> None:
+    """X08: the same person covered in two cases of two towns (a head with no work, and a
+    single-member dibao case elsewhere whose member becomes that head)."""
+    g, picker = h.g, h.picker
+    singles_b = h.stable & (g["family"] == "dibao") & (g["size"] == 1)
+    x08_a = picker.pick(h.stable & g["head_no_work"], h.counts["X08"])
     merges = []
     for a in x08_a:
-        b_mask = singles_b & (town_i != town_i[a])
+        b_mask = singles_b & (h.town_i != h.town_i[a])
         b = picker.pick(b_mask, 1)
         if b.size == 0:
             picker.used[a] = False
             continue
         merges.append((int(a), int(b[0])))
-        plants.append(Plant("X08", int(a), partner=int(b[0]), slot=0))
+        h.plants.append(Plant("X08", int(a), partner=int(b[0]), slot=0))
     if merges:
-        members = _merge_identities(members, merges)
+        members = _merge_identities(h.members, merges)
         heads = members.filter((pl.col("slot") == 0) & pl.col("case_id").is_in([a for a, _ in merges]))
         head_id = dict(zip(heads["case_id"].to_list(), heads["id_no"].to_list(), strict=True))
-        for p in plants:
+        for p in h.plants:
             if p.rule == "X08":
                 p.id_no = head_id[p.case_id]
+        h.members = members
 
-    # ---- X09: one account on two active cases
+
+def _plant_x09_one_account_two_cases(h: _Hosts, cases: pl.DataFrame) -> pl.DataFrame:
+    """X09: one account on two active cases of two towns (the second takes the first's)."""
+    picker = h.picker
     accounts = cases.select("case_id", "bank", "account_no", "account_holder")
-    x09_a = picker.pick(stable, counts["X09"])
+    x09_a = picker.pick(h.stable, h.counts["X09"])
     acc_updates = {}
     for a in x09_a:
-        b = picker.pick(stable & (town_i != town_i[a]), 1)
+        b = picker.pick(h.stable & (h.town_i != h.town_i[a]), 1)
         if b.size == 0:
             picker.used[a] = False
             continue
         acc_updates[int(b[0])] = int(a)
-        plants.append(Plant("X09", int(a), partner=int(b[0])))
+        h.plants.append(Plant("X09", int(a), partner=int(b[0])))
     if acc_updates:
         src = accounts.filter(pl.col("case_id").is_in(list(acc_updates.values())))
         upd = pl.DataFrame({"case_id": list(acc_updates), "src": list(acc_updates.values())}).join(
             src.rename({"case_id": "src"}), on="src", how="left"
         )
         cases = cases.update(upd.drop("src"), on="case_id")
+    return cases
 
-    # ---- the other X rules: one case each, rows in the newest extract only
-    def x_pick(rule: str, extra: np.ndarray | None = None) -> np.ndarray:
-        mask = stable if extra is None else stable & extra
-        return picker.pick(mask, counts[rule])
 
-    def having(cond: pl.Expr) -> np.ndarray:
-        """Cases with at least one member meeting `cond`."""
-        mask = np.zeros(n, dtype=bool)
-        mask[members.filter(cond)["case_id"].unique().to_numpy()] = True
-        return mask
+_ADULT = pl.col("rule").is_in(["head", "spouse", "eld_spouse", "sibling"]) | (pl.col("slot") == 0)
 
-    def slot_choice(case_ids, cond: pl.Expr) -> dict[int, int]:
-        cand = members.filter(pl.col("case_id").is_in(list(map(int, case_ids))) & cond)
-        out = {}
-        for cid, grp in cand.group_by("case_id", maintain_order=True):
-            slots = sorted(grp["slot"].to_list())
-            out[int(cid[0])] = int(slots[int(rng.integers(0, len(slots)))])
-        return out
 
-    adult = pl.col("rule").is_in(["head", "spouse", "eld_spouse", "sibling"]) | (pl.col("slot") == 0)
+def _plant_x_member_rows(h: _Hosts) -> None:
+    """X01 (a covered member died), X02 (a car), X04 (a business role), X05 (on the public
+    payroll) and X10 (insured or paying into the fund without a declared income): one
+    member of one case each, in the newest extract (X01/X02/X05 dated inside its quarter)."""
+    adult = _ADULT
     for rule, cond, day_from in (
-        ("X01", pl.col("covered"), e_prev + 1),
-        ("X02", adult, e_prev + 1),
+        ("X01", pl.col("covered"), h.e_prev + 1),
+        ("X02", adult, h.e_prev + 1),
         ("X04", adult, None),
-        ("X05", adult & (pl.col("birth").dt.year() >= 1966), e_prev + 1),
+        ("X05", adult & (pl.col("birth").dt.year() >= 1966), h.e_prev + 1),
         ("X10", (pl.col("work_fen") == 0) & (pl.col("pension_fen") == 0) & adult, None),
     ):
-        chosen = x_pick(rule, having(cond))
-        slots = slot_choice(chosen, cond)
+        chosen = h.x_pick(rule, h.having(cond))
+        slots = h.slot_choice(chosen, cond)
         for cid in chosen:
             if int(cid) not in slots:
-                picker.used[cid] = False
+                h.picker.used[cid] = False
                 continue
             p = Plant(rule, int(cid), slot=slots[int(cid)])
             if day_from is not None:
-                p.data["day"] = int(rng.integers(day_from, e_last + 1))
+                p.data["day"] = int(h.rng.integers(day_from, h.e_last + 1))
             p.variant = (
-                ["insured", "fund"][len([q for q in plants if q.rule == rule]) % 2] if rule == "X10" else ""
+                ["insured", "fund"][len([q for q in h.plants if q.rule == rule]) % 2] if rule == "X10" else ""
             )
-            plants.append(p)
-    for cid in x_pick("X03"):
-        k = len([q for q in plants if q.rule == "X03"])
-        plants.append(
+            h.plants.append(p)
+
+
+def _plant_x03_property(h: _Hosts) -> None:
+    """X03: the head registers a second home or a shop inside the newest extract's quarter."""
+    for cid in h.x_pick("X03"):
+        k = len([q for q in h.plants if q.rule == "X03"])
+        h.plants.append(
             Plant(
                 "X03",
                 int(cid),
                 slot=0,
                 variant=["two_homes", "shop"][k % 2],
-                data={"day": int(rng.integers(e_prev + 1, e_last + 1))},
+                data={"day": int(h.rng.integers(h.e_prev + 1, h.e_last + 1))},
             )
         )
-    for cid in x_pick("X06"):
-        plants.append(Plant("X06", int(cid), slot=0, data={"size": int(g["size"][cid])}))
-    x07_cond = (pl.col("work_fen") == 0) & (pl.col("pension_fen") == 0) & adult
-    x07 = x_pick("X07", (g["work_total"] == 0) & having(x07_cond))
-    slots = slot_choice(x07, x07_cond)
+
+
+def _plant_x06_deposits(h: _Hosts) -> None:
+    """X06: the head holds deposits above the household's yearly standard (sized later)."""
+    for cid in h.x_pick("X06"):
+        h.plants.append(Plant("X06", int(cid), slot=0, data={"size": int(h.g["size"][cid])}))
+
+
+def _plant_x07_pension(h: _Hosts, ref, tf: TimeFrame) -> None:
+    """X07: a member who declared no income draws a pension that lifts the household above
+    the dibao standard."""
+    g = h.g
+    x07_cond = (pl.col("work_fen") == 0) & (pl.col("pension_fen") == 0) & _ADULT
+    x07 = h.x_pick("X07", (g["work_total"] == 0) & h.having(x07_cond))
+    slots = h.slot_choice(x07, x07_cond)
     std_now = _dibao_std_fen(ref, tf)
     for cid in x07:
         if int(cid) not in slots:
-            picker.used[cid] = False
+            h.picker.used[cid] = False
             continue
         prog = g["program"][cid]
         kind = (
@@ -315,13 +405,26 @@ def plant_event_level(
             else "dibao_rural"
         )
         need = std_now[kind] * int(g["size"][cid]) - int(g["pen_total"][cid])
-        amount = int(need + rng.integers(50, 300) * 100)
-        plants.append(Plant("X07", int(cid), slot=slots[int(cid)], data={"amount_fen": amount}))
+        amount = int(need + h.rng.integers(50, 300) * 100)
+        h.plants.append(Plant("X07", int(cid), slot=slots[int(cid)], data={"amount_fen": amount}))
 
-    # ---- V/P hosts: the last version carries the anomaly
+
+_TARGET_TYPES = {
+    "approve": ["approve"],
+    "app": ["app"],
+    "approved": ["approve", "recheck", "resume"],
+    "any": ["app", "approve", "recheck", "annual", "resume"],
+}
+
+
+def _pick_v_hosts(
+    h: _Hosts, events: pl.DataFrame, ref, tf: TimeFrame
+) -> tuple[dict[int, tuple[str, str]], dict[int, str], dict[int, int]]:
+    """The V/P hosts whose last version carries the anomaly, as case -> (rule, kind of the
+    target event, a key of `_TARGET_TYPES`); also V02's wrong folder and V10/V11's member."""
+    g, n, picker, counts, rng = h.g, h.n, h.picker, h.counts, h.rng
     ev = events
-    first_new = ev.filter(pl.col("etype") != "baseline").sort(["case_id", "sub"]).with_row_index("_r")
-    new_case = base_ok & ~g["baseline"] & g["has_app"]
+    new_case = h.base_ok & ~g["baseline"] & g["has_app"]
     approved_new = (
         new_case & (g["outcome"] == "approve") & g["emitted"] & ~g["late"] & (g["status_event"] == "none")
     )
@@ -347,7 +450,7 @@ def plant_event_level(
     )
     with_2025 = np.zeros(n, dtype=bool)
     with_2025[eligible_any] = True
-    with_2025 &= base_ok & not_minors
+    with_2025 &= h.base_ok & h.not_minors
     approved_2025 = (
         ev.filter(pl.col("etype").is_in(["approve", "recheck", "resume"]))["case_id"].unique().to_numpy()
     )
@@ -364,20 +467,26 @@ def plant_event_level(
     member_slot = {}
     v10 = picker.pick(with_2025 & tekun & g["qualifying_adult"], counts["V10"])
     young = pl.col("birth") > pl.lit(tf.as_of.replace(year=tf.as_of.year - 59))
-    for cid, slot in slot_choice(v10, pl.col("covered") & pl.col("qual") & young).items():
+    for cid, slot in h.slot_choice(v10, pl.col("covered") & pl.col("qual") & young).items():
         targets[cid] = ("V10", "any")
         member_slot[cid] = slot
     v11 = picker.pick(with_2025 & tekun & g["self_care_full"], counts["V11"])
-    for cid, slot in slot_choice(v11, pl.col("covered") & (pl.col("self_care") == "全自理")).items():
+    for cid, slot in h.slot_choice(v11, pl.col("covered") & (pl.col("self_care") == "全自理")).items():
         targets[cid] = ("V11", "any")
         member_slot[cid] = slot
+    return targets, folders, member_slot
 
-    target_types = {
-        "approve": ["approve"],
-        "app": ["app"],
-        "approved": ["approve", "recheck", "resume"],
-        "any": ["app", "approve", "recheck", "annual", "resume"],
-    }
+
+def _cut_at_first_eligible(
+    h: _Hosts,
+    events: pl.DataFrame,
+    targets: dict[int, tuple[str, str]],
+    folders: dict[int, str],
+    member_slot: dict[int, int],
+) -> dict[int, int]:
+    """Plant each V/P host on its first eligible event of the year; returns case -> the
+    submission day after which its events are dropped (a host with none is released)."""
+    first_new = events.filter(pl.col("etype") != "baseline").sort(["case_id", "sub"]).with_row_index("_r")
     tsel = pl.DataFrame(
         {
             "case_id": list(targets),
@@ -389,7 +498,7 @@ def plant_event_level(
     tev = first_new.join(tsel, on="case_id", how="inner")
     tev = tev.filter(
         pl.struct("kind", "etype").map_elements(
-            lambda r: r["etype"] in target_types[r["kind"]], return_dtype=pl.Boolean
+            lambda r: r["etype"] in _TARGET_TYPES[r["kind"]], return_dtype=pl.Boolean
         )
     )
     # the first eligible event of each case
@@ -397,36 +506,50 @@ def plant_event_level(
     cut = dict(zip(tev["case_id"].to_list(), tev["sub"].to_list(), strict=True))
     for cid, (rule, _) in targets.items():
         if cid not in cut:
-            picker.used[cid] = False
+            h.picker.used[cid] = False
             continue
-        plants.append(
+        h.plants.append(
             Plant(
                 rule, cid, slot=member_slot.get(cid, -1), folder=folders.get(cid), data={"sub": int(cut[cid])}
             )
         )
+    return cut
 
-    # V07 keeps only its application and (late) decision; V16 loses its application
+
+def _plan_host_cuts(cases: pl.DataFrame, events: pl.DataFrame) -> dict[int, int]:
+    """V07 keeps only its application and (late) decision; V16 loses its application
+    (dropped in `_apply_cuts`)."""
     plan_hosts = dict(zip(cases["case_id"].to_list(), cases["host"].to_list(), strict=True))
-    plan_ids = [cid for cid, h in plan_hosts.items() if h in ("V07", "V16")]
+    plan_ids = [cid for cid, host in plan_hosts.items() if host in ("V07", "V16")]
     ap = events.filter(pl.col("case_id").is_in(plan_ids) & (pl.col("etype") == "approve"))
-    for cid, sub in zip(ap["case_id"].to_list(), ap["sub"].to_list(), strict=True):
-        cut[int(cid)] = int(sub)
-    # ---- V08: a late-filed old decision taken by the town before its authority date
+    return {int(cid): int(sub) for cid, sub in zip(ap["case_id"].to_list(), ap["sub"].to_list(), strict=True)}
+
+
+def _plant_v08_old_decision(h: _Hosts, cut: dict[int, int], cal: DayCal, ref, tf: TimeFrame) -> list[dict]:
+    """V08: a late-filed old decision taken by the town before its authority date; the
+    host's events of the year are dropped. Returns the added events."""
+    g, rng = h.g, h.rng
     auth = dict(zip(ref["towns"]["code"].to_list(), ref["towns"]["authority_from"].to_list(), strict=True))
     auth_days = np.array([to_days(auth[t]) if t in auth else 0 for t in g["town_code"]])
-    old_day = cal.prev_workday(auth_days - rng.integers(15, 46, n))
-    v08_ok = base_ok & g["baseline"] & (g["decided"] < old_day - 20) & not_minors
+    old_day = cal.prev_workday(auth_days - rng.integers(15, 46, h.n))
+    v08_ok = h.base_ok & g["baseline"] & (g["decided"] < old_day - 20) & h.not_minors
     subs = np.array([to_days(d) for d in tf.submission_days])
     v08_events = []
-    for cid in picker.pick(v08_ok, counts["V08"]):
+    for cid in h.picker.pick(v08_ok, h.counts["V08"]):
         sub = int(subs[int(rng.integers(0, len(subs)))])
         cut[int(cid)] = -1  # drop every 2025 event
         v08_events.append(
             {"case_id": int(cid), "etype": "old_decision", "day": int(old_day[cid]), "sub": sub}
         )
-        plants.append(Plant("V08", int(cid), data={"sub": sub}))
+        h.plants.append(Plant("V08", int(cid), data={"sub": sub}))
+    return v08_events
 
-    # ---- apply: drop events after each cut; V16 drops the application
+
+def _apply_cuts(
+    events: pl.DataFrame, cases: pl.DataFrame, cut: dict[int, int], v08_events: list[dict]
+) -> pl.DataFrame:
+    """Drop events after each cut (-1: all but the baseline); V16 drops the application;
+    V08's old decisions are added."""
     cut_df = pl.DataFrame(
         {"case_id": list(cut), "cut": list(cut.values())}, schema={"case_id": pl.Int64, "cut": pl.Int64}
     )
@@ -447,8 +570,7 @@ def plant_event_level(
             remark=pl.lit("补报", dtype=pl.String),
         )
         ev = pl.concat([ev, extra.select(ev.columns).cast(ev.schema)])
-    # plan-level plants are recorded by the caller
-    return cases, members, ev.sort(["case_id", "sub"]), plants
+    return ev.sort(["case_id", "sub"])
 
 
 def _merge_identities(members: pl.DataFrame, merges: list[tuple[int, int]]) -> pl.DataFrame:
