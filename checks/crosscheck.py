@@ -20,11 +20,9 @@ X01's severity, X08's blocking). The findings' lifecycle is `checks.lifecycle`.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -38,7 +36,7 @@ from transforms.calendar import WorkingCalendar
 from transforms.catalogue import RULES as CATALOGUE
 from transforms.entitlement import standard_fen
 from transforms.identifiers import mask_expr
-from warehouse.sqlfiles import sql
+from warehouse.sqlfiles import bind, sql
 
 log = logging.getLogger("jiuzhu.crosscheck")
 
@@ -274,17 +272,9 @@ FOUND_SCHEMA = {
     "population": pl.String,
 }
 
-_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
-
-
-@cache
 def rule_sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
-
-
-def _bind(text: str, params: dict) -> dict:
-    """Exactly the parameters a statement names (DuckDB refuses extra ones)."""
-    return {name: params[name] for name in sorted(set(_PARAM.findall(text)))}
+    """checks/sql/<name>.sql, through the one loader."""
+    return sql(name, folder=SQL_DIR).strip().rstrip(";")
 
 
 def _yuan(fen: int) -> Decimal:
@@ -389,7 +379,7 @@ HIT_SCHEMA = {k: v for k, v in FOUND_SCHEMA.items() if k not in ("finding_id", "
 
 def run_rule(con: duckdb.DuckDBPyConnection, rule: CrossRule, params: dict) -> pl.DataFrame:
     """One rule over the prepared population: its hits as findings (HIT_SCHEMA), every population."""
-    out = con.sql(rule.sql, params=_bind(rule.sql, params)).pl()
+    out = con.sql(rule.sql, params=bind(rule.sql, params)).pl()
     if out.height == 0:
         return pl.DataFrame(schema=HIT_SCHEMA)
     return shape_findings(rule, out).cast(HIT_SCHEMA)

@@ -1,14 +1,60 @@
-"""SQL lives in .sql files beside the code that runs it, one statement a file."""
+"""The one SQL loader and parameter binder: SQL lives in .sql files beside the
+layer that runs it, one statement a file, values always bound.
+
+    from warehouse.sqlfiles import bind, run, sql
+
+    sql("close/insert_batch")                       # warehouse/sql/close/insert_batch.sql
+    sql("x01_deaths", folder=CHECKS_SQL)            # a file of another layer's sql/ folder
+    con.sql(text, params=bind(text, values))        # only the parameters the statement names
+    run(con, "pay/void_lines", {"batch_no": b})     # load, bind and execute
+
+DuckDB refuses a parameter the statement does not name, so `bind` passes
+exactly those a statement names (`$name`) out of a larger set of values.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+import duckdb
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @cache
-def sql(name: str) -> str:
-    """The text of warehouse/sql/<name>.sql."""
-    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def sql(name: str, *, folder: Path = SQL_DIR) -> str:
+    """The text of <folder>/<name>.sql (warehouse/sql/ unless another layer's folder is given), cached."""
+    return _read(folder / f"{name}.sql")
+
+
+@cache
+def parameter_names(statement: str) -> frozenset[str]:
+    """The `$name` parameters a statement names."""
+    return frozenset(_PARAM.findall(statement))
+
+
+def bind(statement: str, values: Mapping[str, object]) -> dict[str, object]:
+    """Of `values`, exactly the parameters `statement` names (DuckDB refuses unused ones)."""
+    names = parameter_names(statement)
+    return {k: v for k, v in values.items() if k in names}
+
+
+def run(
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    values: Mapping[str, object] | None = None,
+    *,
+    folder: Path = SQL_DIR,
+) -> duckdb.DuckDBPyConnection:
+    """Execute <folder>/<name>.sql with the values it names bound; fetch the result from what is returned."""
+    text = sql(name, folder=folder)
+    return con.execute(text, bind(text, values or {}))

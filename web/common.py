@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from core.accounts import ROLES, Account, AccountStore, when
 from core.home import SHANGHAI, Home, today_shanghai
 from core.reference import Reference
 from transforms.identifiers import mask, scrub_text
+from warehouse.sqlfiles import sql as sqlfile
 from web.jobs import IngestRunner
 from web.snapshot import Snapshots
 
@@ -117,9 +117,9 @@ def check_csrf(request: Request, token: str | None) -> None:
 # ---------------------------------------------------------------- reading and showing
 
 
-@cache
 def sql(name: str) -> str:
-    return (WEB_DIR / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+    """web/sql/<name>.sql, through the one loader (warehouse.sqlfiles)."""
+    return sqlfile(name, folder=WEB_DIR / "sql")
 
 
 def rows(cur, name: str, **params) -> list[dict]:
