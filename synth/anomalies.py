@@ -603,8 +603,6 @@ def plant_row_level(
     """Edit the planted versions' rows (`rows` holds them, typed; plants carry
     their version_id). Returns the edited rows and raw-text overrides
     (row_uid -> {field: text}) for values that are not of their type (P03)."""
-    from transforms.identifiers import id_check_char
-
     targets = {p.version_id: p for p in plants if p.rule in P_RULES + V_RULES and p.version_id >= 0}
     if not targets:
         return rows, {}
@@ -619,112 +617,196 @@ def plant_row_level(
     out: list[dict] = []
     for vid, rs in by_v.items():
         p = targets[vid]
-        k = counter.get(p.rule, 0)
+        k = counter.get(p.rule, 0)  # the k-th plant of its rule picks the variant
         counter[p.rule] = k + 1
         for r in rs:
             r["plain"] = True
-        others = [r for r in rs if r["slot"] != 0]
-        rule = p.rule
-        if rule == "V01":
-            r = others[int(rng.integers(0, len(others)))] if others else rs[0]
-            idn = r["id_no"]
-            if k % 2 == 1 and r["status"] in ("已受理", "调查中"):
-                f17 = idn[:10] + ("0230" if idn[10:12] != "02" else "0231") + idn[14:17]
-                r["id_no"] = f17 + id_check_char(f17)
-                p.variant = "birth_date"
-            else:
-                good = idn[17]
-                r["id_no"] = idn[:17] + ("0123456789X".replace(good, "")[int(rng.integers(0, 10))])
-                p.variant = "checksum"
-            p.slot, p.id_no = r["slot"], r["id_no"]
-        elif rule == "V03":
-            if others and k % 3 != 1:
-                r = others[int(rng.integers(0, len(others)))]
-                if k % 3 == 0:
-                    r["relation"] = V03_VALUES[k % len(V03_VALUES)]
-                    p.variant = "relation"
-                else:
-                    r["work_ability"] = "一般"
-                    p.variant = "work_ability"
-                p.slot, p.id_no = r["slot"], r["id_no"]
-            else:
-                for r in rs:
-                    r["complaint"] = "不详"
-                p.variant = "complaint"
-        elif rule == "V04":
-            variant = ("village", "two_heads", "no_head")[k % 3] if others else "no_head"
-            if variant == "village":
-                others[0]["village"] = (others[0]["village"] or "") + "二组"
-            elif variant == "two_heads":
-                others[0]["relation"] = "户主"
-            else:
-                rs[0]["relation"] = "其他"
-            p.variant = variant
-        elif rule == "V05":
-            variant = ("visit_after_decision", "publicity_before_decision", "applied_after_received")[k % 3]
-            for r in rs:
-                if variant == "visit_after_decision":
-                    r["visited_on"] = r["decided_on"] + 3
-                elif variant == "publicity_before_decision":
-                    r["publicity_from"] = r["decided_on"] - 4
-                    r["publicity_to"] = r["publicity_from"] + 7
-                else:
-                    r["applied_on"] = r["received_on"] + 3
-            p.variant = variant
-        elif rule == "V06":
-            variant = ("missing", "six_days")[k % 2]
-            for r in rs:
-                if variant == "missing":
-                    r["publicity_from"] = None
-                    r["publicity_to"] = None
-                else:
-                    r["publicity_to"] = r["publicity_from"] + 5
-            p.variant = variant
-        elif rule == "V09":
-            delta = int(rng.integers(2, 60)) * 100 + int(rng.integers(0, 100))
-            sign = -1 if (k % 2 and rs[0]["monthly_benefit_fen"] > delta + 100) else 1
-            for r in rs:
-                r["monthly_benefit_fen"] = r["monthly_benefit_fen"] + sign * delta
-            p.variant = f"{'+' if sign > 0 else '-'}{delta}"
-        elif rule == "V10":
-            r = next(x for x in rs if x["slot"] == p.slot)
-            if r["disability_type"] in ("肢体", "多重"):
-                r["disability_grade"] = "三级"
-            elif r["disability_type"] == "视力":
-                r["disability_grade"] = "二级"
-            else:
-                r["disability_grade"] = "四级"
-            r["work_ability"] = "部分"
-            p.slot, p.id_no = r["slot"], r["id_no"]
-        elif rule == "V11":
-            r = next(x for x in rs if x["slot"] == p.slot)
-            r["self_care"] = None
-            p.slot, p.id_no = r["slot"], r["id_no"]
-        elif rule == "V12":
-            for r in rs:
-                r["account_no"] = None
-        elif rule == "V13":
-            variant = ("same_month", "two_months_later")[k % 2]
-            for r in rs:
-                r["benefit_from"] = r["decided_on"] if variant == "same_month" else r["benefit_from"] + 62
-            p.variant = variant
-        elif rule == "V14":
-            r = others[0]
-            dup = dict(r)
-            dup["row_uid"] = r["row_uid"] + 100
-            dup["slot"] = r["slot"] + 100
-            rs.append(dup)
-            p.slot, p.id_no = r["slot"], r["id_no"]
-        elif rule == "V15":
-            acc = rs[0]["account_no"]
-            bad = acc[:-1] + str((int(acc[-1]) + 1 + int(rng.integers(0, 8))) % 10)
-            for r in rs:
-                r["account_no"] = bad
-        elif rule == "P03":
-            r = others[int(rng.integers(0, len(others)))] if others else rs[0]
-            overrides[r["row_uid"]] = {"monthly_income": P03_VALUES[k % len(P03_VALUES)]}
-            p.slot, p.id_no = r["slot"], r["id_no"]
-            p.variant = "monthly_income"
+        edit = _ROW_EDITS.get(p.rule)
+        if edit is not None:
+            edit(_Version(p, k, rs, [r for r in rs if r["slot"] != 0], rng, overrides))
         out.extend(rs)
     edited = pl.DataFrame(out, schema=rows.schema)
     return pl.concat([rest, edited]).sort(["version_id", "slot"]), overrides
+
+
+@dataclass
+class _Version:
+    """One planted version's rows, being edited: the plant, its number k among its rule's
+    plants, the rows (head first), the other members' rows, and the P03 overrides."""
+
+    p: Plant
+    k: int
+    rs: list[dict]
+    others: list[dict]
+    rng: np.random.Generator
+    overrides: dict[int, dict[str, str]]
+
+    def concerns(self, r: dict) -> None:
+        """The plant is about the member of row `r`."""
+        self.p.slot, self.p.id_no = r["slot"], r["id_no"]
+
+
+def _v01_bad_id(v: _Version) -> None:
+    """V01: a member's ID with a wrong check character, or (every other one, while the case
+    is still an application) an impossible birth date (Feb 30/31)."""
+    from transforms.identifiers import id_check_char
+
+    rs, others, rng, p = v.rs, v.others, v.rng, v.p
+    r = others[int(rng.integers(0, len(others)))] if others else rs[0]
+    idn = r["id_no"]
+    if v.k % 2 == 1 and r["status"] in ("已受理", "调查中"):
+        f17 = idn[:10] + ("0230" if idn[10:12] != "02" else "0231") + idn[14:17]
+        r["id_no"] = f17 + id_check_char(f17)
+        p.variant = "birth_date"
+    else:
+        good = idn[17]
+        r["id_no"] = idn[:17] + ("0123456789X".replace(good, "")[int(rng.integers(0, 10))])
+        p.variant = "checksum"
+    v.concerns(r)
+
+
+def _v03_outside_code_list(v: _Version) -> None:
+    """V03: a value outside its code list: a member's relation or work ability, or the
+    household's complaint field."""
+    rs, others, k = v.rs, v.others, v.k
+    if others and k % 3 != 1:
+        r = others[int(v.rng.integers(0, len(others)))]
+        if k % 3 == 0:
+            r["relation"] = V03_VALUES[k % len(V03_VALUES)]
+            v.p.variant = "relation"
+        else:
+            r["work_ability"] = "一般"
+            v.p.variant = "work_ability"
+        v.concerns(r)
+    else:
+        for r in rs:
+            r["complaint"] = "不详"
+        v.p.variant = "complaint"
+
+
+def _v04_household_inconsistent(v: _Version) -> None:
+    """V04: household fields that disagree between rows (a village), two heads or none."""
+    rs, others = v.rs, v.others
+    variant = ("village", "two_heads", "no_head")[v.k % 3] if others else "no_head"
+    if variant == "village":
+        others[0]["village"] = (others[0]["village"] or "") + "二组"
+    elif variant == "two_heads":
+        others[0]["relation"] = "户主"
+    else:
+        rs[0]["relation"] = "其他"
+    v.p.variant = variant
+
+
+def _v05_dates_out_of_order(v: _Version) -> None:
+    """V05: process dates out of order (visit after the decision, publicity before it, or
+    applied after received)."""
+    variant = ("visit_after_decision", "publicity_before_decision", "applied_after_received")[v.k % 3]
+    for r in v.rs:
+        if variant == "visit_after_decision":
+            r["visited_on"] = r["decided_on"] + 3
+        elif variant == "publicity_before_decision":
+            r["publicity_from"] = r["decided_on"] - 4
+            r["publicity_to"] = r["publicity_from"] + 7
+        else:
+            r["applied_on"] = r["received_on"] + 3
+    v.p.variant = variant
+
+
+def _v06_publicity_short(v: _Version) -> None:
+    """V06: the publicity missing, or six days instead of seven."""
+    variant = ("missing", "six_days")[v.k % 2]
+    for r in v.rs:
+        if variant == "missing":
+            r["publicity_from"] = None
+            r["publicity_to"] = None
+        else:
+            r["publicity_to"] = r["publicity_from"] + 5
+    v.p.variant = variant
+
+
+def _v09_benefit_off(v: _Version) -> None:
+    """V09: the monthly benefit off by a few yuan, up or down."""
+    rs, rng, k = v.rs, v.rng, v.k
+    delta = int(rng.integers(2, 60)) * 100 + int(rng.integers(0, 100))
+    sign = -1 if (k % 2 and rs[0]["monthly_benefit_fen"] > delta + 100) else 1
+    for r in rs:
+        r["monthly_benefit_fen"] = r["monthly_benefit_fen"] + sign * delta
+    v.p.variant = f"{'+' if sign > 0 else '-'}{delta}"
+
+
+def _v10_disability_unqualified(v: _Version) -> None:
+    """V10: a covered tekun member aged 16–59 whose disability is downgraded."""
+    r = next(x for x in v.rs if x["slot"] == v.p.slot)
+    if r["disability_type"] in ("肢体", "多重"):
+        r["disability_grade"] = "三级"
+    elif r["disability_type"] == "视力":
+        r["disability_grade"] = "二级"
+    else:
+        r["disability_grade"] = "四级"
+    r["work_ability"] = "部分"
+    v.concerns(r)
+
+
+def _v11_self_care_missing(v: _Version) -> None:
+    """V11: a tekun member's self-care level left empty."""
+    r = next(x for x in v.rs if x["slot"] == v.p.slot)
+    r["self_care"] = None
+    v.concerns(r)
+
+
+def _v12_account_missing(v: _Version) -> None:
+    """V12: the account number left empty."""
+    for r in v.rs:
+        r["account_no"] = None
+
+
+def _v13_benefit_start_wrong(v: _Version) -> None:
+    """V13: the first approval's benefit_from set to the decision month, or two months later."""
+    variant = ("same_month", "two_months_later")[v.k % 2]
+    for r in v.rs:
+        r["benefit_from"] = r["decided_on"] if variant == "same_month" else r["benefit_from"] + 62
+    v.p.variant = variant
+
+
+def _v14_member_twice(v: _Version) -> None:
+    """V14: a member listed twice in the version."""
+    r = v.others[0]
+    dup = dict(r)
+    dup["row_uid"] = r["row_uid"] + 100
+    dup["slot"] = r["slot"] + 100
+    v.rs.append(dup)
+    v.concerns(r)
+
+
+def _v15_account_bad_check(v: _Version) -> None:
+    """V15: the account's last digit changed (its Luhn check fails)."""
+    acc = v.rs[0]["account_no"]
+    bad = acc[:-1] + str((int(acc[-1]) + 1 + int(v.rng.integers(0, 8))) % 10)
+    for r in v.rs:
+        r["account_no"] = bad
+
+
+def _p03_income_not_a_number(v: _Version) -> None:
+    """P03: a member's monthly income written as text that is not a number."""
+    r = v.others[int(v.rng.integers(0, len(v.others)))] if v.others else v.rs[0]
+    v.overrides[r["row_uid"]] = {"monthly_income": P03_VALUES[v.k % len(P03_VALUES)]}
+    v.concerns(r)
+    v.p.variant = "monthly_income"
+
+
+# the rules planted by editing rows (V02 is its folder, V07/V08/V16 their events, P01/P02 files)
+_ROW_EDITS = {
+    "V01": _v01_bad_id,
+    "V03": _v03_outside_code_list,
+    "V04": _v04_household_inconsistent,
+    "V05": _v05_dates_out_of_order,
+    "V06": _v06_publicity_short,
+    "V09": _v09_benefit_off,
+    "V10": _v10_disability_unqualified,
+    "V11": _v11_self_care_missing,
+    "V12": _v12_account_missing,
+    "V13": _v13_benefit_start_wrong,
+    "V14": _v14_member_twice,
+    "V15": _v15_account_bad_check,
+    "P03": _p03_income_not_a_number,
+}
