@@ -29,6 +29,7 @@ import polars as pl
 from core.home import Home
 from transforms.identifiers import CANONICAL_ID, id_problem_expr, normalise_id_expr
 from transforms.text import apply_where
+from warehouse.audit import inputs_digest
 
 # column kinds: id, text, date, money, bool, period
 SOURCES: dict[str, dict[str, str]] = {
@@ -236,3 +237,8 @@ def normalise_registry_ids(raw_ids: pl.DataFrame, on: date) -> pl.DataFrame:
             ).alias("upgraded"),
         )
     )
+
+
+def extracts_digest(home: Home, as_of: date) -> str:
+    """The digest of every extract dated on or before `as_of` (a cross-check run's inputs)."""
+    return inputs_digest(sha256_of(e.path) for e in discover_extracts(home, as_of).extracts)

@@ -95,6 +95,18 @@ def load_registries(
     return outcomes
 
 
+def load_extracts_summary(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, as_of: date,
+                          run_id: str) -> dict:
+    """`load_registries`, told in counts: extracts loaded, refused (their paths), rows, invalid IDs."""
+    new = [o for o in load_registries(con, home, ref, as_of, run_id) if o.status != "known"]
+    return {
+        "extracts_loaded": sum(o.status == "loaded" for o in new),
+        "extracts_refused": [o.rel_path for o in new if o.status == "refused"],
+        "registry_rows_loaded": sum(o.rows_loaded for o in new if o.status == "loaded"),
+        "registry_invalid_ids": sum(o.invalid_ids for o in new),
+    }
+
+
 def load_extract(
     con: duckdb.DuckDBPyConnection, extract: ExtractFile, ref: Reference, run_id: str | None
 ) -> ExtractOutcome:
