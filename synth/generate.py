@@ -676,14 +676,40 @@ def _write_submissions(
     """Assign every version (and a few copies) to a file, then write the inbox folder by folder."""
     rng = rng_for(seed, 30)
     base_day = to_days(tf.baseline_as_of)
-    as_of_d = to_days(tf.as_of)
     subs_now = np.array([to_days(d) for d in tf.submission_days])
-    host_versions = set(host_rows["version_id"].unique().to_list())
-    host_cases = np.flatnonzero(picker.used)
+    vs = _filed_versions(versions, ctx, host_rows)
+    clean = ~vs["case_id"].is_in(np.flatnonzero(picker.used).tolist()).to_numpy()
+    copies = [_clean_resends(rng, vs, clean, subs_now, base_day, to_days(tf.as_of))]
+    p02 = _p02_copies(rng, vs, clean, plants, subs_now)
+    copies += p02.copies
+    spec_schema = {"version_id": vs["version_id"].dtype, "sub": pl.Int64, "copy": pl.Int64}
+    copy_spec = pl.concat([c.cast(spec_schema) for c in copies])
+    copy_spec = copy_spec.unique(["version_id", "sub", "copy"], maintain_order=True)
+    placed, keys = _place_in_files(rng, vs, copy_spec, base_day, plants)
+    files = _plan_files(rng, home, keys, town_names, formats, base_day, p02.drop_field)
+    placed = placed.join(files.fmap, on=["folder", "sub", "part"], how="left")
+    plant_vids = {p.version_id for p in plants if p.version_id >= 0}
+    first = placed.filter((pl.col("copy") == 0) & pl.col("version_id").is_in(list(plant_vids)))
+    file_of_version = {
+        int(v): files.rel[int(f)] for v, f in zip(first["version_id"], first["file_id"], strict=True)
+    }
+    for tag, p in p02.plant_of.items():
+        p.file = files.rel[int(placed.filter(pl.col("copy") == tag)["file_id"][0])]
+    counts, n_rows = _write_inbox(
+        home, versions, vs, ctx, host_rows, overrides, placed, files, ref, town_names, seed, say
+    )
+    counts.update(_odd_files(home, plants, tf, town_names, files.paths, files.mtimes, files.styles, seed))
+    n_cases = vs.select("town_code", "case_id").unique().height
+    return dict(counts), file_of_version, n_rows, n_cases
+
+
+def _filed_versions(versions: pl.DataFrame, ctx: _RowContext, host_rows: pl.DataFrame) -> pl.DataFrame:
+    """Each version with where it is filed (folder, family), its row count (a planted one's
+    own) and the case's next version's submission day."""
     size = ctx.members.group_by("case_id").agg(n=pl.len().cast(pl.Int64))
     host_n = host_rows.group_by("version_id").agg(n=pl.len().cast(pl.Int64))
     towns = ctx.cases.select("case_id", "town_code", "case_no")
-    vs = (
+    return (
         versions.join(towns, on="case_id", how="left")
         .select(
             "version_id",
@@ -699,9 +725,18 @@ def _write_submissions(
         .sort("case_id", "sub")
         .with_columns(next_sub=pl.col("sub").shift(-1).over("case_id"))
     )
-    clean = ~vs["case_id"].is_in(host_cases.tolist()).to_numpy()
 
-    # ---- clean re-sends: an unchanged version sent again on the next submission day
+
+def _clean_resends(
+    rng: np.random.Generator,
+    vs: pl.DataFrame,
+    clean: np.ndarray,
+    subs_now: np.ndarray,
+    base_day: int,
+    as_of_d: int,
+) -> pl.DataFrame:
+    """Clean re-sends: about 2% of clean versions sent again unchanged on the next submission
+    day (before the case's next version). Copy 1 of those versions."""
     idx = np.searchsorted(subs_now, vs["sub"].to_numpy(), side="right")
     nxt = np.where(idx < len(subs_now), subs_now[np.minimum(idx, len(subs_now) - 1)], 10**9)
     ok = (
@@ -712,17 +747,30 @@ def _write_submissions(
         & (vs["status"].to_numpy() != "作废")
         & (rng.random(vs.height) < 0.02)
     )
-    copies = [
-        pl.DataFrame(
-            {
-                "version_id": vs["version_id"].to_numpy()[ok],
-                "sub": nxt[ok],
-                "copy": np.ones(int(ok.sum()), dtype=np.int64),
-            }
-        )
-    ]
+    return pl.DataFrame(
+        {
+            "version_id": vs["version_id"].to_numpy()[ok],
+            "sub": nxt[ok],
+            "copy": np.ones(int(ok.sum()), dtype=np.int64),
+        }
+    )
 
-    # ---- P02: a file missing a required column (copies of current versions; rejected whole)
+
+@dataclass
+class _P02Files:
+    """The P02 files: copies of current versions (copy tags 100, 101, ...), the field each
+    file lacks by tag, and the plant each tag stands for."""
+
+    copies: list[pl.DataFrame]
+    drop_field: dict[int, str]
+    plant_of: dict[int, Plant]
+
+
+def _p02_copies(
+    rng: np.random.Generator, vs: pl.DataFrame, clean: np.ndarray, plants: list[Plant], subs_now: np.ndarray
+) -> _P02Files:
+    """P02: a file missing a required column, filed by a town on a later submission day with
+    copies of a few of its current versions (the file is rejected whole)."""
     last = vs.filter(
         pl.col("next_sub").is_null()
         & pl.Series(clean)
@@ -734,10 +782,8 @@ def _write_submissions(
     l_sub = last["sub"].to_numpy()
     l_vid = last["version_id"].to_numpy()
     drop_cycle = ("program", "id_no", "case_no", "status")
-    p02_specs: dict[int, tuple[str, int, str]] = {}
-    p02_plants = [p for p in plants if p.rule == "P02"]
-    p02_plant_of: dict[int, Plant] = {}
-    for k, plant in enumerate(p02_plants):
+    out = _P02Files(copies=[], drop_field={}, plant_of={})
+    for k, plant in enumerate(p for p in plants if p.rule == "P02"):
         if last.height == 0:
             break
         for _attempt in range(30):
@@ -753,14 +799,21 @@ def _write_submissions(
             int(v) for v in l_vid[rng.choice(same, size=min(3, same.size), replace=False)] if v != l_vid[i]
         ]
         tag = 100 + k
-        copies.append(pl.DataFrame({"version_id": pick, "sub": [day] * len(pick), "copy": [tag] * len(pick)}))
-        p02_specs[tag] = (str(l_town[i]), day, drop_cycle[k % len(drop_cycle)])
-        p02_plant_of[tag] = plant
-    spec_schema = {"version_id": vs["version_id"].dtype, "sub": pl.Int64, "copy": pl.Int64}
-    copy_spec = pl.concat([c.cast(spec_schema) for c in copies])
-    copy_spec = copy_spec.unique(["version_id", "sub", "copy"], maintain_order=True)
+        out.copies.append(
+            pl.DataFrame({"version_id": pick, "sub": [day] * len(pick), "copy": [tag] * len(pick)})
+        )
+        out.drop_field[tag] = drop_cycle[k % len(drop_cycle)]
+        out.plant_of[tag] = plant
+    return out
 
-    # ---- files: one per town and submission day, sometimes two (低保 / 特困)
+
+def _place_in_files(
+    rng: np.random.Generator, vs: pl.DataFrame, copy_spec: pl.DataFrame, base_day: int, plants: list[Plant]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One file per town and submission day, sometimes two (低保 / 特困: half the baseline
+    days, a fifth of the others), each P02 file apart. Returns every placed version (its
+    `part`) and the files' keys (folder, sub, part) with their row count and whether one
+    holds a V04 version."""
     orig = vs.select("version_id", "folder", "sub", "family", "n", copy=pl.lit(0, dtype=pl.Int64))
     cp = copy_spec.join(vs.select("version_id", "folder", "family", "n"), on="version_id", how="left").select(
         orig.columns
@@ -788,60 +841,98 @@ def _write_submissions(
         .agg(n=pl.col("n").sum(), v04=pl.col("version_id").is_in(list(v04)).any())
         .sort("folder", "sub", "part")
     )
+    return placed, keys
+
+
+@dataclass
+class _FilePlan:
+    """Every submission file by file_id: its style, path (and relative to the home),
+    modification and creation times; `fmap` maps (folder, sub, part) to file_id."""
+
+    styles: dict[int, FileStyle]
+    paths: dict[int, Path]
+    rel: dict[int, str]
+    mtimes: dict[int, float]
+    created: dict[int, datetime]
+    fmap: pl.DataFrame
+
+
+def _plan_files(
+    rng: np.random.Generator,
+    home: Home,
+    keys: pl.DataFrame,
+    town_names: dict,
+    formats: str,
+    base_day: int,
+    p02_drop: dict[int, str],
+) -> _FilePlan:
+    """Each file's format, encoding, style, name and times. A town mostly keeps its favourite
+    format and its naming habit; the files of one day are stamped a minute or two apart."""
     town_pref = {t: _pick_format(rng) for t in sorted(town_names)}
     town_style = {t: int(rng.integers(0, 4)) for t in sorted(town_names)}
     town_index = {t: i for i, t in enumerate(sorted(town_names))}
-    styles: dict[int, FileStyle] = {}
-    paths: dict[int, Path] = {}
-    mtimes: dict[int, float] = {}
-    created: dict[int, datetime] = {}
-    rel: dict[int, str] = {}
+    plan = _FilePlan(styles={}, paths={}, rel={}, mtimes={}, created={}, fmap=pl.DataFrame())
     file_rows = []
     for fid, (folder, sub, part, nrows, has_v04) in enumerate(keys.iter_rows()):
         day = from_days(sub)
         baseline = sub == base_day
-        fmt = (
-            (town_pref[folder] if rng.random() < 0.7 else _pick_format(rng))
-            if formats == "mixed"
-            else formats
-        )
-        if fmt == "xls" and nrows > XLS_MAX_ROWS:
-            fmt = "xlsx" if formats == "mixed" else "csv"
-        if fmt == "json" and has_v04:  # a JSON case has its household fields once: V04 cannot be shown
-            fmt = "csv"
-        enc = "utf-8"
-        if fmt == "csv" and formats == "mixed":
-            enc = ("utf-8", "utf-8-sig", "gb18030")[_draw(rng, (0.4, 0.3, 0.3))]
-        elif fmt == "json" and rng.random() < 0.2:
-            enc = "utf-8-sig"
+        fmt, enc = _file_format(rng, town_pref[folder], formats, nrows, has_v04)
         tag = "p02" if part.startswith("p") else part
         style = _choose_style(rng, fmt, enc, town_names[folder], day, tag, baseline, formats)
         name = _file_name(town_style[folder], folder, town_names[folder], day, fmt, tag, baseline)
         if part.startswith("p"):
-            style = FileStyle(**{**style.__dict__, "drop_field": p02_specs[int(part[1:])][2]})
+            style = FileStyle(**{**style.__dict__, "drop_field": p02_drop[int(part[1:])]})
             name = name.replace(f".{fmt}", f"({int(part[1:]) - 99}).{fmt}")
-        styles[fid] = style
-        paths[fid] = home.inbox / folder / ("baseline" if baseline else f"{day:%Y-%m}") / name
-        rel[fid] = paths[fid].relative_to(home.root).as_posix()
+        plan.styles[fid] = style
+        plan.paths[fid] = home.inbox / folder / ("baseline" if baseline else f"{day:%Y-%m}") / name
+        plan.rel[fid] = plan.paths[fid].relative_to(home.root).as_posix()
         minute = 1 + 2 * town_index[folder] + (7 if part == "tekun" else 0) + (12 if tag == "p02" else 0)
-        mtimes[fid] = shanghai_timestamp(day, 9, min(minute, 59))
-        created[fid] = datetime(day.year, day.month, day.day, 8, 30)
+        plan.mtimes[fid] = shanghai_timestamp(day, 9, min(minute, 59))
+        plan.created[fid] = datetime(day.year, day.month, day.day, 8, 30)
         file_rows.append((folder, sub, part, fid))
-    fmap = pl.DataFrame(
+    plan.fmap = pl.DataFrame(
         file_rows,
         schema={"folder": pl.String, "sub": pl.Int64, "part": pl.String, "file_id": pl.Int64},
         orient="row",
     )
-    placed = placed.join(fmap, on=["folder", "sub", "part"], how="left")
-    plant_vids = {p.version_id for p in plants if p.version_id >= 0}
-    first = placed.filter((pl.col("copy") == 0) & pl.col("version_id").is_in(list(plant_vids)))
-    file_of_version = {
-        int(v): rel[int(f)] for v, f in zip(first["version_id"], first["file_id"], strict=True)
-    }
-    for tag, p in p02_plant_of.items():
-        p.file = rel[int(placed.filter(pl.col("copy") == tag)["file_id"][0])]
+    return plan
 
-    # ---- write, one inbox folder at a time (bounded memory)
+
+def _file_format(
+    rng: np.random.Generator, town_pref: str, formats: str, nrows: int, has_v04: bool
+) -> tuple[str, str]:
+    """A file's format and encoding: the town's favourite 70% of the time (with `mixed`), no
+    .xls past its row limit, no JSON for a V04 file; CSV in one of three encodings."""
+    fmt = (town_pref if rng.random() < 0.7 else _pick_format(rng)) if formats == "mixed" else formats
+    if fmt == "xls" and nrows > XLS_MAX_ROWS:
+        fmt = "xlsx" if formats == "mixed" else "csv"
+    if fmt == "json" and has_v04:  # a JSON case has its household fields once: V04 cannot be shown
+        fmt = "csv"
+    enc = "utf-8"
+    if fmt == "csv" and formats == "mixed":
+        enc = ("utf-8", "utf-8-sig", "gb18030")[_draw(rng, (0.4, 0.3, 0.3))]
+    elif fmt == "json" and rng.random() < 0.2:
+        enc = "utf-8-sig"
+    return fmt, enc
+
+
+def _write_inbox(
+    home: Home,
+    versions: pl.DataFrame,
+    vs: pl.DataFrame,
+    ctx: _RowContext,
+    host_rows: pl.DataFrame,
+    overrides: dict,
+    placed: pl.DataFrame,
+    files: _FilePlan,
+    ref,
+    town_names: dict,
+    seed: int,
+    say: Progress,
+) -> tuple[Counter, int]:
+    """Write every file, one inbox folder at a time (bounded memory). Returns the files
+    written by format and the member rows written (copies left out)."""
+    styles = files.styles
     all_styles = style_frame(styles)
     choices = header_choices(ref["header_synonyms"])
     hrng = rng_for(seed, 32)
@@ -849,6 +940,7 @@ def _write_submissions(
         fid: headers_for(file_fields(styles[fid]), styles[fid].header_style, choices, hrng)
         for fid in sorted(styles)
     }
+    host_versions = set(host_rows["version_id"].unique().to_list())
     counts: Counter = Counter()
     n_rows = 0
     v_folder = (
@@ -859,7 +951,7 @@ def _write_submissions(
             )
         )
         if ctx.folder_of
-        else versions.join(towns.select("case_id", folder="town_code"), on="case_id", how="left")
+        else versions.join(ctx.cases.select("case_id", folder="town_code"), on="case_id", how="left")
     )
     by_folder_v = v_folder.partition_by("folder", as_dict=True, include_key=False)
     del v_folder
@@ -873,26 +965,7 @@ def _write_submissions(
             by_folder_v.pop((folder,)).filter(~pl.col("version_id").is_in(list(host_versions))), ctx
         )
         rows = pl.concat([rows, host_rows.filter(pl.col("folder") == folder)])
-        pf = placed_f[(folder,)]
-        rows = rows.join(
-            pf.filter(pl.col("copy") == 0).select("version_id", "part", "file_id"),
-            on="version_id",
-            how="left",
-        )
-        extra = pf.filter(pl.col("copy") > 0).select("version_id", "sub", "copy", "part", "file_id")
-        if extra.height:
-            dup = (
-                rows.drop("sub", "part", "file_id")
-                .join(extra, on="version_id", how="inner")
-                .select(rows.columns + ["copy"])
-            )
-            rows = pl.concat([rows.with_columns(copy=pl.lit(0, dtype=pl.Int64)), dup])
-        else:
-            rows = rows.with_columns(copy=pl.lit(0, dtype=pl.Int64))
-        rows = rows.with_columns(
-            order_key=pl.col("version_id").cast(pl.Int64) * 1000 + pl.col("copy"),
-            folder=pl.lit(folder),
-        ).sort("file_id", "case_no", "copy", "version_id", "slot")
+        rows = _folder_rows(rows, placed_f[(folder,)], folder)
         n_rows += rows.filter(pl.col("copy") == 0).height
         fids = rows["file_id"].unique().to_list()
         formatted = format_rows(
@@ -903,27 +976,54 @@ def _write_submissions(
         for (fid,), frame in sorted(
             formatted.partition_by("file_id", as_dict=True, maintain_order=True).items()
         ):
-            style = styles[fid]
-            path = paths[fid]
+            path = files.paths[fid]
             if path.parent not in made:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 made.add(path.parent)
-            fields = file_fields(style)
-            if style.fmt == "csv":
-                write_csv(path, frame, style, headers[fid], fields)
-            elif style.fmt == "xlsx":
-                write_xlsx(path, frame, style, headers[fid], fields, created[fid])
-            elif style.fmt == "xls":
-                write_xls(path, frame, style, headers[fid], fields)
-            else:
-                write_json(path, frame, style, headers[fid], fields)
-            os.utime(path, (mtimes[fid], mtimes[fid]))
-            counts[style.fmt] += 1
+            _write_file(path, frame, styles[fid], headers[fid], files.created[fid])
+            os.utime(path, (files.mtimes[fid], files.mtimes[fid]))
+            counts[styles[fid].fmt] += 1
             done_files += 1
         say("files", done_files, len(styles))
-    counts.update(_odd_files(home, plants, tf, town_names, paths, mtimes, styles, seed))
-    n_cases = vs.select("town_code", "case_id").unique().height
-    return dict(counts), file_of_version, n_rows, n_cases
+    return counts, n_rows
+
+
+def _folder_rows(rows: pl.DataFrame, pf: pl.DataFrame, folder: str) -> pl.DataFrame:
+    """A folder's rows with their file, the copies (re-sends, P02) added, in file order."""
+    rows = rows.join(
+        pf.filter(pl.col("copy") == 0).select("version_id", "part", "file_id"),
+        on="version_id",
+        how="left",
+    )
+    extra = pf.filter(pl.col("copy") > 0).select("version_id", "sub", "copy", "part", "file_id")
+    if extra.height:
+        dup = (
+            rows.drop("sub", "part", "file_id")
+            .join(extra, on="version_id", how="inner")
+            .select(rows.columns + ["copy"])
+        )
+        rows = pl.concat([rows.with_columns(copy=pl.lit(0, dtype=pl.Int64)), dup])
+    else:
+        rows = rows.with_columns(copy=pl.lit(0, dtype=pl.Int64))
+    return rows.with_columns(
+        order_key=pl.col("version_id").cast(pl.Int64) * 1000 + pl.col("copy"),
+        folder=pl.lit(folder),
+    ).sort("file_id", "case_no", "copy", "version_id", "slot")
+
+
+def _write_file(
+    path: Path, frame: pl.DataFrame, style: FileStyle, headers: list[str], created: datetime
+) -> None:
+    """One submission file in its format."""
+    fields = file_fields(style)
+    if style.fmt == "csv":
+        write_csv(path, frame, style, headers, fields)
+    elif style.fmt == "xlsx":
+        write_xlsx(path, frame, style, headers, fields, created)
+    elif style.fmt == "xls":
+        write_xls(path, frame, style, headers, fields)
+    else:
+        write_json(path, frame, style, headers, fields)
 
 
 def _apply_overrides(formatted: pl.DataFrame, overrides: dict[int, dict[str, str]]) -> pl.DataFrame:
