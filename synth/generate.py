@@ -159,95 +159,18 @@ def generate(
     tf = make_timeframe(as_of)
     cal = DayCal(WorkingCalendar(ref["holidays"]))
     counts = resolve_counts(anomaly_rate, households)
-    as_of_d = to_days(as_of)
 
-    # ---- 1. cases and their first-decision timelines
-    cases = plan_cases(rng_for(seed, 1), households, tf, cal, ref)
-    wansheng = counts["V02"] > 0
-    if wansheng:
-        cases = _add_wansheng_case(cases, rng_for(seed, 21))
-    cases = cases.with_columns(wansheng=pl.col("town_code") == WANSHENG_CODE)
-    picker = Picker(rng_for(seed, 2), cases.height)
-    picker.used[cases["wansheng"].to_numpy()] = True
-    cases, plants = plant_plan_level(cases, counts, picker, tf, cal)
-    plants += [Plant("P01") for _ in range(counts["P01"])] + [Plant("P02") for _ in range(counts["P02"])]
-
-    # ---- 2. people
+    cases, picker, plants = _plan_cases(households, seed, counts, tf, cal, ref)
     say("people", 1, stages)
-    tmpl = choose_templates(
-        rng_for(seed, 3),
-        cases["family"].to_numpy(),
-        cases["program"].to_numpy(),
-        cases["anchor"].to_numpy(),
-        as_of_d,
-    )
-    cases = cases.with_columns(template=tmpl)
-    members = make_members(rng_for(seed, 4), cases, ref.tables, as_of_d)
-    residents = make_residents(rng_for(seed, 5), RESIDENTS_PER_RECIPIENT * members.height, as_of_d)
-    births = pl.concat([members["birth"], residents["birth"]]).cast(pl.Int32).to_numpy()
-    males = np.concatenate([members["male"].to_numpy(), residents["male"].to_numpy()])
-    ids = make_resident_ids(rng_for(seed, 6), births, males)
-    members = members.with_columns(
-        id_no=ids.slice(0, members.height), name=_member_names(rng_for(seed, 7), members)
-    )
-    residents = residents.with_columns(
-        id_no=ids.slice(members.height, residents.height),
-        name=make_names(rng_for(seed, 8), residents["male"].to_numpy()),
-    )
-    cases = _attach_case_fields(cases, members, ref, rng_for(seed, 9), seed)
-
-    # ---- 3. the year's events, then the anomalies that shape them
+    cases, members, residents = _make_people(cases, seed, ref, to_days(as_of))
     say("history", 2, stages)
-    events, deaths, init = build_events(rng_for(seed, 10), cases, members, tf, cal, ref)
-    wan_ids = cases.filter(pl.col("wansheng"))["case_id"].to_list()
-    events = events.filter(~pl.col("case_id").is_in(wan_ids) | (pl.col("etype") == "app"))
-    names = [t[0] for t in TEMPLATES]
-    cases, members, events, more = plant_event_level(
-        cases, members, events, counts, picker, tf, cal, ref, names
+    cases, members, events, deaths, init = _make_history(
+        cases, members, plants, counts, picker, seed, tf, cal, ref
     )
-    plants += more
-    if wansheng:
-        wid = wan_ids[0]
-        sub = int(events.filter(pl.col("case_id") == wid)["sub"][0])
-        plants.append(Plant("V02", wid, folder=WANSHENG_CODE, data={"sub": sub}))
-    plan_hosts = [p for p in plants if p.rule in ("V07", "V16")]
-    ap = events.filter(
-        pl.col("case_id").is_in([p.case_id for p in plan_hosts]) & (pl.col("etype") == "approve")
-    )
-    approve_sub = dict(zip(ap["case_id"].to_list(), ap["sub"].to_list(), strict=True))
-    for p in plan_hosts:
-        p.data["sub"] = int(approve_sub.get(p.case_id, -1))
-    # the account holder is the head (after X08 merged identities), except where X09 shares an account
-    cases = _refresh_holders(cases, members, plants)
-
-    # ---- 4. versions and their benefits (member rows are built town by town)
     say("versions", 3, stages)
-    cases = cases.with_columns(case_no=assign_case_numbers(cases))
-    members = members.with_columns(show_phone=pl.Series(rng_for(seed, 13).random(members.height) < 0.35))
-    versions = version_table(events, cases, init).join(cases.select("case_id", "program"), on="case_id")
+    versions, ctx, host_rows, overrides = _make_versions(cases, members, events, init, plants, seed, ref)
     del events
-    versions = _with_benefits(versions, members, cases, ref)
-    folder_of = {p.case_id: p.folder for p in plants if p.rule == "V02" and p.folder}
-    staff = _staff_frame(rng_for(seed, 11), cases["town_code"].unique().sort().to_list())
-    ctx = _RowContext(
-        members=members, cases=cases, staff=staff, folder_of=folder_of, labels=_program_labels(ref)
-    )
-    keys = [(p.case_id, p.data["sub"]) for p in plants if p.rule[0] in "PV" and "sub" in p.data]
-    if keys:
-        look = pl.DataFrame(
-            {"case_id": [k[0] for k in keys], "sub": [k[1] for k in keys]},
-            schema={"case_id": pl.Int64, "sub": pl.Int64},
-        )
-        found = look.join(
-            versions.select("case_id", pl.col("sub").cast(pl.Int64), "version_id"), on=["case_id", "sub"]
-        )
-        vid_of = {(c, sub): int(v) for c, sub, v in found.iter_rows()}
-        for p in plants:
-            if p.rule[0] in "PV" and "sub" in p.data:
-                p.version_id = vid_of.get((p.case_id, p.data["sub"]), -1)
-    host_vids = sorted({p.version_id for p in plants if p.version_id >= 0})
-    host_rows = _rows_for(versions.filter(pl.col("version_id").is_in(host_vids)), ctx)
-    host_rows, overrides = plant_row_level(host_rows, plants, rng_for(seed, 12))
+    cases, members = ctx.cases, ctx.members
 
     # ---- 5. files
     say("files", 4, stages)
@@ -294,6 +217,136 @@ def generate(
     say("done", stages, stages)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _plan_cases(
+    households: int, seed: int, counts: dict[str, int], tf: TimeFrame, cal: DayCal, ref
+) -> tuple[pl.DataFrame, Picker, list[Plant]]:
+    """Stage 1: the cases and their first-decision timelines, the 万盛 case (V02), and the
+    anomalies planted in the plan (V07, V16; P01/P02 are files, placed later)."""
+    cases = plan_cases(rng_for(seed, 1), households, tf, cal, ref)
+    if counts["V02"] > 0:
+        cases = _add_wansheng_case(cases, rng_for(seed, 21))
+    cases = cases.with_columns(wansheng=pl.col("town_code") == WANSHENG_CODE)
+    picker = Picker(rng_for(seed, 2), cases.height)
+    picker.used[cases["wansheng"].to_numpy()] = True
+    cases, plants = plant_plan_level(cases, counts, picker, tf, cal)
+    plants += [Plant("P01") for _ in range(counts["P01"])] + [Plant("P02") for _ in range(counts["P02"])]
+    return cases, picker, plants
+
+
+def _make_people(
+    cases: pl.DataFrame, seed: int, ref, as_of_d: int
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Stage 2: each case's household members (from a template), the residents who receive
+    nothing, everyone's ID and name, and the case fields that follow from its people."""
+    tmpl = choose_templates(
+        rng_for(seed, 3),
+        cases["family"].to_numpy(),
+        cases["program"].to_numpy(),
+        cases["anchor"].to_numpy(),
+        as_of_d,
+    )
+    cases = cases.with_columns(template=tmpl)
+    members = make_members(rng_for(seed, 4), cases, ref.tables, as_of_d)
+    residents = make_residents(rng_for(seed, 5), RESIDENTS_PER_RECIPIENT * members.height, as_of_d)
+    births = pl.concat([members["birth"], residents["birth"]]).cast(pl.Int32).to_numpy()
+    males = np.concatenate([members["male"].to_numpy(), residents["male"].to_numpy()])
+    ids = make_resident_ids(rng_for(seed, 6), births, males)
+    members = members.with_columns(
+        id_no=ids.slice(0, members.height), name=_member_names(rng_for(seed, 7), members)
+    )
+    residents = residents.with_columns(
+        id_no=ids.slice(members.height, residents.height),
+        name=make_names(rng_for(seed, 8), residents["male"].to_numpy()),
+    )
+    cases = _attach_case_fields(cases, members, ref, rng_for(seed, 9), seed)
+    return cases, members, residents
+
+
+def _make_history(
+    cases: pl.DataFrame,
+    members: pl.DataFrame,
+    plants: list[Plant],
+    counts: dict[str, int],
+    picker: Picker,
+    seed: int,
+    tf: TimeFrame,
+    cal: DayCal,
+    ref,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Stage 3: the year's events, then the event-level anomalies that shape them (added to
+    `plants`, with the 万盛 case's V02 and the submission day of V07/V16's approval).
+    Returns cases, members, events, the recipients' deaths and the initial versions."""
+    events, deaths, init = build_events(rng_for(seed, 10), cases, members, tf, cal, ref)
+    wan_ids = cases.filter(pl.col("wansheng"))["case_id"].to_list()
+    events = events.filter(~pl.col("case_id").is_in(wan_ids) | (pl.col("etype") == "app"))
+    names = [t[0] for t in TEMPLATES]
+    cases, members, events, more = plant_event_level(
+        cases, members, events, counts, picker, tf, cal, ref, names
+    )
+    plants += more
+    if counts["V02"] > 0:
+        wid = wan_ids[0]
+        sub = int(events.filter(pl.col("case_id") == wid)["sub"][0])
+        plants.append(Plant("V02", wid, folder=WANSHENG_CODE, data={"sub": sub}))
+    plan_hosts = [p for p in plants if p.rule in ("V07", "V16")]
+    ap = events.filter(
+        pl.col("case_id").is_in([p.case_id for p in plan_hosts]) & (pl.col("etype") == "approve")
+    )
+    approve_sub = dict(zip(ap["case_id"].to_list(), ap["sub"].to_list(), strict=True))
+    for p in plan_hosts:
+        p.data["sub"] = int(approve_sub.get(p.case_id, -1))
+    # the account holder is the head (after X08 merged identities), except where X09 shares an account
+    cases = _refresh_holders(cases, members, plants)
+    return cases, members, events, deaths, init
+
+
+def _make_versions(
+    cases: pl.DataFrame,
+    members: pl.DataFrame,
+    events: pl.DataFrame,
+    init: pl.DataFrame,
+    plants: list[Plant],
+    seed: int,
+    ref,
+) -> tuple[pl.DataFrame, _RowContext, pl.DataFrame, dict[int, dict[str, str]]]:
+    """Stage 4: versions and their benefits, then the rows of the planted versions, edited
+    (member rows of the others are built town by town when the files are written). Returns
+    the versions, the row context (cases with case numbers, members with show_phone), the
+    planted rows and their raw-text overrides."""
+    cases = cases.with_columns(case_no=assign_case_numbers(cases))
+    members = members.with_columns(show_phone=pl.Series(rng_for(seed, 13).random(members.height) < 0.35))
+    versions = version_table(events, cases, init).join(cases.select("case_id", "program"), on="case_id")
+    versions = _with_benefits(versions, members, cases, ref)
+    folder_of = {p.case_id: p.folder for p in plants if p.rule == "V02" and p.folder}
+    staff = _staff_frame(rng_for(seed, 11), cases["town_code"].unique().sort().to_list())
+    ctx = _RowContext(
+        members=members, cases=cases, staff=staff, folder_of=folder_of, labels=_program_labels(ref)
+    )
+    _attach_version_ids(plants, versions)
+    host_vids = sorted({p.version_id for p in plants if p.version_id >= 0})
+    host_rows = _rows_for(versions.filter(pl.col("version_id").is_in(host_vids)), ctx)
+    host_rows, overrides = plant_row_level(host_rows, plants, rng_for(seed, 12))
+    return versions, ctx, host_rows, overrides
+
+
+def _attach_version_ids(plants: list[Plant], versions: pl.DataFrame) -> None:
+    """Each P/V plant learns the version (filed on its submission day) that carries it."""
+    keys = [(p.case_id, p.data["sub"]) for p in plants if p.rule[0] in "PV" and "sub" in p.data]
+    if not keys:
+        return
+    look = pl.DataFrame(
+        {"case_id": [k[0] for k in keys], "sub": [k[1] for k in keys]},
+        schema={"case_id": pl.Int64, "sub": pl.Int64},
+    )
+    found = look.join(
+        versions.select("case_id", pl.col("sub").cast(pl.Int64), "version_id"), on=["case_id", "sub"]
+    )
+    vid_of = {(c, sub): int(v) for c, sub, v in found.iter_rows()}
+    for p in plants:
+        if p.rule[0] in "PV" and "sub" in p.data:
+            p.version_id = vid_of.get((p.case_id, p.data["sub"]), -1)
 
 
 # ---------------------------------------------------------------- cases and people
