@@ -1,7 +1,7 @@
 """Finding identity (SPEC §5): (rule_id, town_code, case_no, id_no, evidence key).
 
 Re-running a rule finds the same finding instead of a new one, because the id
-is a hash of exactly these five values.
+is a hash of exactly these five values. Writing findings is `checks.lifecycle`'s.
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ def finding_id(
 ) -> str:
     parts = [rule_id, town_code or "", case_no or "", id_no or "", evidence]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def account_key(account: str | None) -> str:
+    """B01's evidence key: a hash of the account, never the account itself."""
+    return "account:" + hashlib.sha256((account or "").encode()).hexdigest()[:16]
 
 
 def _ids(batch: pl.Series) -> pl.Series:

@@ -1,7 +1,21 @@
 """Resolving findings (SPEC §5): one lifecycle for every kind (P, V, X, M, S, B).
 
+This module is the one writer of `checks.findings`: every statement that
+raises, supersedes, clears, confirms or escalates a finding is a file in
+`warehouse/sql/findings/`, run from here. The use cases call it: intake at
+ingest (`record_submission_findings`, inside the load's transaction) and for
+inspection results (`upsert_s01`), validation (`record_revalidated_findings`),
+the cross-check (`apply_checked_findings`), payments for bank failures
+(`raise_b01`, `clear_b01_after_account_change`, `clear_b01_reissued`), officers
+(`clear_finding`, `confirm_clearing`).
+
 A finding is identified by (rule_id, town_code, case_no, id_no, evidence key)
 (`checks.findings.finding_id`), so a rule run again finds the same finding.
+
+* Raised at ingest (P, V) as the file is loaded; seen again when the same
+  file is read again. When a newer version becomes current, the open P- and
+  V-findings of the case's older versions are superseded
+  (`supersede_older_versions`).
 
 * Seen again: the same row, last seen now. A finding cleared automatically
   comes back open (its cause is back) and is news again; one cleared by an
@@ -36,12 +50,14 @@ from datetime import date, datetime
 import duckdb
 import polars as pl
 
+from checks.findings import account_key, finding_id
 from core.home import now_shanghai
 from core.reference import Reference
 from transforms.catalogue import RULES as CATALOGUE
 from transforms.identifiers import scrub_text
 from warehouse.audit import record_event
-from warehouse.sqlfiles import sql
+from warehouse.ingest_load import registered
+from warehouse.sqlfiles import run, sql
 
 DEFAULT_ESCALATION_DAYS = 30
 MIN_ID_PREFIX = 8
@@ -61,6 +77,146 @@ class Outcome:
 
 def escalation_days(ref: Reference) -> int:
     return ref.setting_int("hold_escalation_days", DEFAULT_ESCALATION_DAYS)
+
+
+# ---------------------------------------------------------------- ingest
+
+
+def record_submission_findings(
+    con: duckdb.DuckDBPyConnection,
+    touched: pl.DataFrame | None,
+    *,
+    findings: pl.DataFrame,
+    file_sha256: str,
+    replace: bool,
+    as_of: date,
+) -> None:
+    """The P- and V-findings of one loaded submission, inside the load's transaction
+    (`warehouse.ingest_load.load_file` runs it after the file's versions are in and
+    the touched cases' current versions are known).
+
+    replace: the file is read again on purpose (--reprocess); its earlier P/V findings
+    go. A finding that exists already is seen again (and reopened if it had been
+    superseded); then the open P/V findings of the touched cases' older versions are
+    superseded."""
+    if replace:
+        run(con, "findings/delete_file_findings", {"sha": file_sha256})
+    if findings.height:
+        with registered(con, "new_findings", findings):
+            con.execute(sql("findings/upsert_submission"))
+    if touched is not None and touched.height:
+        supersede_older_versions(con, touched, as_of)
+
+
+def supersede_older_versions(con: duckdb.DuckDBPyConnection, touched: pl.DataFrame, as_of: date) -> None:
+    """Open P/V findings of older versions of the `touched` cases (town_code, case_no) close as
+    superseded once a newer version is current (inside the caller's transaction)."""
+    with registered(con, "touched", touched):
+        run(con, "findings/supersede_older_versions", {"as_of": as_of})
+
+
+# ---------------------------------------------------------------- re-validation
+
+
+def record_revalidated_findings(
+    con: duckdb.DuckDBPyConnection,
+    findings: pl.DataFrame,
+    *,
+    scope: pl.DataFrame,
+    auto_clear_rules: dict[bool, list[str]] | None,
+    as_of: date,
+    cleared_by: str,
+    reason: str,
+) -> tuple[pl.DataFrame, list[tuple]]:
+    """Record a re-validation's findings in one transaction: each seen again, reopened
+    when it had been cleared automatically, or new.
+
+    auto_clear_rules: {is_baseline: rule ids re-checked} when findings that no longer trip
+    clear automatically (validate --all over `scope`, the version ids re-checked); None
+    records without clearing. Returns how the findings stood before (finding_id, status,
+    cleared_how) and the (finding_id, rule_id, town_code) of those cleared."""
+    cleared: list[tuple] = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        with registered(con, "new_findings", findings):
+            before = con.sql(sql("findings/revalidated_before")).pl()
+            con.execute(sql("findings/upsert_revalidated"))
+            if auto_clear_rules is not None:
+                with registered(con, "scope", scope):
+                    for baseline, rules in auto_clear_rules.items():
+                        params = {
+                            "as_of": as_of,
+                            "reason": reason,
+                            "cleared_by": cleared_by,
+                            "rules": rules,
+                            "baseline": baseline,
+                        }
+                        cleared += run(con, "findings/auto_clear_revalidated", params).fetchall()
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return before, cleared
+
+
+# ---------------------------------------------------------------- inspections
+
+
+def upsert_s01(con: duckdb.DuckDBPyConnection, findings: pl.DataFrame) -> None:
+    """S01 findings of one inspection result file, inside the caller's transaction: a finding
+    that exists already is only seen again (an officer's clearing stands)."""
+    if findings.height:
+        with registered(con, "new_s01", findings):
+            con.execute(sql("findings/upsert_s01"))
+
+
+# ---------------------------------------------------------------- bank returns
+
+
+def raise_b01(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    town_code: str,
+    case_no: str,
+    account_no: str | None,
+    message: str,
+    as_of: date,
+    run_id: str,
+) -> str:
+    """B01: the bank failed a line paid to `account_no` (inside the caller's transaction).
+    The evidence is a hash of the account, never the account. Returns the finding id."""
+    rule = CATALOGUE["B01"]
+    evidence = account_key(account_no)
+    fid = finding_id("B01", town_code, case_no, None, evidence)
+    run(con, "findings/raise_b01", {
+        "finding_id": fid, "severity": rule.severity, "blocks_payment": rule.blocks_payment,
+        "town_code": town_code, "case_no": case_no, "evidence_key": evidence, "message": message,
+        "run_id": run_id, "as_of": as_of,
+    })
+    return fid
+
+
+def clear_b01_after_account_change(con: duckdb.DuckDBPyConnection, *, as_of: date, run_id: str) -> int:
+    """B01 clears when the case's current version carries another account. Returns how many cleared."""
+    rows = con.sql(sql("findings/open_b01_accounts")).pl()
+    changed = [
+        fid for fid, evidence, account in rows.select("finding_id", "evidence_key", "account_no").iter_rows()
+        if account_key(account) != evidence
+    ]
+    if changed:
+        with registered(con, "b01_cleared", pl.DataFrame({"finding_id": changed}, schema={"finding_id": pl.String})):
+            run(con, "findings/clear_b01_account_changed", {"as_of": as_of, "run_id": run_id})
+    return len(changed)
+
+
+def clear_b01_reissued(
+    con: duckdb.DuckDBPyConnection, *, town_code: str, case_no: str, officer: str, reason: str, on: date
+) -> None:
+    """An officer re-issued a failed line of the case: its open B01 findings clear (inside the
+    caller's transaction, which audits the re-issue)."""
+    run(con, "findings/clear_b01_reissued", {
+        "town_code": town_code, "case_no": case_no, "officer": officer, "reason": reason, "on": on,
+    })
 
 
 # ---------------------------------------------------------------- runs of rules
@@ -135,16 +291,6 @@ def resolve_officer(ref: Reference, who: str, on: date) -> str:
     return t["officer"][0]
 
 
-_FINDING = """
-SELECT finding_id, rule_id, severity, blocks_payment, status, cleared_by, clear_requested_on, version_id,
-       town_code, case_no
-FROM checks.findings
-WHERE finding_id LIKE $prefix || '%'
-ORDER BY finding_id
-LIMIT 2
-"""
-
-
 def find_finding(con: duckdb.DuckDBPyConnection, finding_id: str) -> dict:
     """The finding with this id (or a unique prefix of at least 8 characters)."""
     key = (finding_id or "").strip().lower()
@@ -152,7 +298,7 @@ def find_finding(con: duckdb.DuckDBPyConnection, finding_id: str) -> dict:
         raise FindingError(
             f"核对结果编号 {finding_id!r} 无效：至少 {MIN_ID_PREFIX} 位十六进制字符 (bad finding id)"
         )
-    rows = con.sql(_FINDING, params={"prefix": key}).pl().to_dicts()
+    rows = con.sql(sql("findings/by_prefix"), params={"prefix": key}).pl().to_dicts()
     if not rows:
         raise FindingError(f"没有编号为 {key} 的核对结果 (no such finding)")
     if len(rows) > 1:
@@ -200,11 +346,8 @@ def clear_finding(
                 "(already cleared, waiting for confirmation)"
             )
         if needs_confirmation(f):
-            con.execute(
-                "UPDATE checks.findings SET cleared_by = $who, clear_reason = $reason, clear_requested_on = $on, "
-                "cleared_amount = evidence_amount WHERE finding_id = $id",
-                {"who": code, "reason": reason, "on": on, "id": f["finding_id"]},
-            )
+            run(con, "findings/request_clearing",
+                {"officer": code, "reason": reason, "on": on, "finding_id": f["finding_id"]})
             record_event(con, run_id, "finding_clear_requested", _detail(f, officer=code, reason=reason))
             outcome = Outcome(f["finding_id"], f["rule_id"], "pending_confirmation")
         else:
@@ -237,11 +380,7 @@ def confirm_clearing(
             raise FindingError(f"核对结果 {f['finding_id']} 没有待确认的解除申请 (nothing to confirm)")
         if f["cleared_by"] == code:
             raise FindingError("解除与确认须由两名不同人员办理 (a different officer must confirm)")
-        con.execute(
-            "UPDATE checks.findings SET status = 'cleared', cleared_how = 'officer', confirmed_by = $who, "
-            "confirmed_on = $on, status_changed_on = $on WHERE finding_id = $id",
-            {"who": code, "on": on, "id": f["finding_id"]},
-        )
+        run(con, "findings/confirm_clearing", {"officer": code, "on": on, "finding_id": f["finding_id"]})
         record_event(
             con, run_id, "finding_clear_confirmed", _detail(f, officer=code, requested_by=f["cleared_by"])
         )
@@ -256,23 +395,7 @@ def confirm_clearing(
 def _mark_cleared(
     con: duckdb.DuckDBPyConnection, fid: str, on: date, *, cleared_by: str, reason: str
 ) -> None:
-    con.execute(
-        "UPDATE checks.findings SET status = 'cleared', cleared_how = 'officer', cleared_by = $who, "
-        "clear_reason = $reason, status_changed_on = $on, cleared_amount = evidence_amount "
-        "WHERE finding_id = $id",
-        {"who": cleared_by, "reason": reason, "on": on, "id": fid},
-    )
-
-
-_VERSION = """
-SELECT v.version_id, v.town_code, v.case_no, v.seq, v.acceptance,
-       (SELECT count(*) FROM checks.findings f
-        WHERE f.version_id = v.version_id AND f.status = 'open' AND f.severity = 'error') AS open_errors,
-       (SELECT count(*) FROM core.case_versions n
-        WHERE n.town_code = v.town_code AND n.case_no = v.case_no AND n.is_current AND n.seq > v.seq) AS newer
-FROM core.case_versions v
-WHERE v.version_id = $version_id
-"""
+    run(con, "findings/clear_by_officer", {"officer": cleared_by, "reason": reason, "on": on, "finding_id": fid})
 
 
 def release_version_if_cleared(
@@ -289,37 +412,25 @@ def release_version_if_cleared(
     rejected, errors still open, or a newer version is already current)."""
     if not version_id:
         return None
-    rows = con.sql(_VERSION, params={"version_id": version_id}).pl().to_dicts()
+    rows = con.sql(sql("findings/version_open_errors"), params={"version_id": version_id}).pl().to_dicts()
     if not rows:
         return None
     v = rows[0]
     if v["acceptance"] != "rejected" or v["open_errors"] > 0:
         return None
     became = v["newer"] == 0
-    con.execute(
-        "INSERT INTO checks.released_versions VALUES ($vid, $town, $case, $on, $officer, $became) "
-        "ON CONFLICT DO NOTHING",
-        {
-            "vid": version_id,
-            "town": v["town_code"],
-            "case": v["case_no"],
-            "on": on,
-            "officer": officer,
-            "became": became,
-        },
-    )
+    run(con, "findings/record_released_version", {
+        "version_id": version_id, "town_code": v["town_code"], "case_no": v["case_no"], "on": on,
+        "officer": officer, "became": became,
+    })
     if not became:
         return None
-    con.execute(sql("findings/release_version"), {"version_id": version_id})
+    run(con, "findings/release_version", {"version_id": version_id})
     _set_effective_month(con, version_id)
     touched = pl.DataFrame({"town_code": [v["town_code"]], "case_no": [v["case_no"]]})
-    con.register("touched", touched.to_arrow())
-    try:
+    with registered(con, "touched", touched):
         con.execute(sql("ingest/refresh_current"))
-        con.execute(sql("ingest/supersede_findings"), {"as_of": on})
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.unregister("touched")
+    supersede_older_versions(con, touched, on)
     record_event(
         con,
         run_id,
@@ -343,8 +454,7 @@ def _set_effective_month(con: duckdb.DuckDBPyConnection, version_id: str) -> Non
             death_floor=pl.lit(floor, pl.Date),
         )
     ).item()
-    con.execute("UPDATE core.case_versions SET effective_month = $m WHERE version_id = $v",
-                {"m": month, "v": version_id})
+    run(con, "findings/set_effective_month", {"month": month, "version_id": version_id})
 
 
 # ---------------------------------------------------------------- reporting

@@ -301,6 +301,7 @@ def recheck_versions(
     versions of one ingest run / one ingest date, recorded without clearing.
     The same finding is found again (never double-counted), and which version is
     current never changes."""
+    from checks.lifecycle import record_revalidated_findings
     from transforms.vrules import RECHECKABLE
     from warehouse.ingest_load import registered
     from warehouse.sqlfiles import sql
@@ -317,31 +318,20 @@ def recheck_versions(
     out.results, found = stored_rule_results(rows, previous, ref)
     out.findings = _finding_rows(found, rows, run_id=run_id, as_of=as_of)
 
-    con.execute("BEGIN TRANSACTION")
-    try:
-        with registered(con, "new_findings", out.findings):
-            before = con.sql(
-                "SELECT f.finding_id, f.status, f.cleared_how FROM checks.findings f "
-                "JOIN new_findings n USING (finding_id)"
-            ).pl()
-            con.execute(sql("validate/upsert_findings"))
-            cleared: list[tuple] = []
-            if scope == "current":
-                with registered(con, "scope", scope_ids):
-                    for baseline in (False, True):
-                        rules = [r for r in RECHECKABLE if not baseline or r in BASELINE_RULES]
-                        params = {
-                            "as_of": as_of,
-                            "reason": CLEAR_REASON,
-                            "cleared_by": CLEARED_BY,
-                            "rules": rules,
-                            "baseline": baseline,
-                        }
-                        cleared += con.execute(sql("validate/clear_findings"), params).fetchall()
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    clearing = (
+        {baseline: [r for r in RECHECKABLE if not baseline or r in BASELINE_RULES] for baseline in (False, True)}
+        if scope == "current"
+        else None
+    )
+    before, cleared = record_revalidated_findings(
+        con,
+        out.findings,
+        scope=scope_ids,
+        auto_clear_rules=clearing,
+        as_of=as_of,
+        cleared_by=CLEARED_BY,
+        reason=CLEAR_REASON,
+    )
     known = before.select(
         "finding_id", reopen=(pl.col("status") == "cleared") & (pl.col("cleared_how") == "auto")
     )

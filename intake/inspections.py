@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from checks.findings import finding_id
+from checks.lifecycle import upsert_s01
 from core.home import Home, now_shanghai
 from core.reference import Reference
 from intake.discover import Candidate, sha256_of, walk_arrivals
@@ -318,9 +319,8 @@ def _load(
         if results is not None and results.height:
             with registered(con, "new_results", results):
                 con.execute("INSERT INTO checks.inspection_results BY NAME SELECT * FROM new_results")
-        if findings is not None and findings.height:
-            with registered(con, "new_s01", findings):
-                con.execute(sql("spotcheck/upsert_s01"))
+        if findings is not None:
+            upsert_s01(con, findings)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from checks.findings import collapse_findings
+from checks.lifecycle import record_submission_findings
 from checks.validation import SubmissionContext, validate_submission, with_baseline_severities
 from core.home import Home, now_shanghai
 from core.reference import Reference
@@ -199,8 +200,8 @@ def ingest_file(
             raw_rows=None,
             versions=None,
             members=None,
-            findings=findings,
-            as_of=settings.as_of,
+            record_findings=partial(record_submission_findings, findings=findings, file_sha256=sha,
+                                    replace=reprocess, as_of=settings.as_of),
             replace=reprocess,
             fail_after=fail_after,
         )
@@ -264,8 +265,8 @@ def ingest_file(
             raw_rows=db_rows,
             versions=db_versions,
             members=db_members,
-            findings=db_findings,
-            as_of=settings.as_of,
+            record_findings=partial(record_submission_findings, findings=db_findings, file_sha256=sha,
+                                    replace=reprocess, as_of=settings.as_of),
             replace=reprocess,
             fail_after=fail_after,
         )

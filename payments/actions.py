@@ -12,6 +12,7 @@ from datetime import date
 import duckdb
 import polars as pl
 
+from checks.lifecycle import clear_b01_reissued
 from core.home import Home, now_shanghai
 from core.reference import Reference
 from payments.bank import release_line_keys
@@ -19,7 +20,7 @@ from publish.payments import bank_frame, csv_sha256
 from transforms.money import fen_to_decimal_expr, yuan_to_fen
 from warehouse.audit import record_event
 from warehouse.ingest_load import registered
-from warehouse.sqlfiles import sql
+from warehouse.sqlfiles import run, sql
 
 
 class PaymentActionError(ValueError):
@@ -59,10 +60,8 @@ def void_batch(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, *,
                             [batch_no]).fetchall()
         for (line_no,) in lines:
             release_line_keys(con, batch_no, line_no)
-        con.execute("UPDATE pay.payments SET status = 'voided', status_changed_at = ? "
-                    "WHERE batch_no = ? AND status = 'exported'", [now, batch_no])
-        con.execute("UPDATE pay.batches SET status = 'voided', voided_at = ?, voided_by = ?, void_reason = ? "
-                    "WHERE batch_no = ?", [now, officer, reason, batch_no])
+        run(con, "pay/void_lines", {"now": now, "batch_no": batch_no})
+        run(con, "pay/void_batch", {"now": now, "officer": officer, "reason": reason, "batch_no": batch_no})
         record_event(con, run_id, "batch_voided", {"batch_no": batch_no, "officer": officer, "reason": reason,
                                                  "lines": len(lines)})
         con.execute("COMMIT")
@@ -85,10 +84,7 @@ def reissue_line(con: duckdb.DuckDBPyConnection, ref: Reference, batch_no: str, 
         raise PaymentActionError(f"line {line_no} of {batch_no} is {status}, not failed: nothing to re-issue")
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(
-            "UPDATE checks.findings SET status = 'cleared', status_changed_on = ?, cleared_by = ?, clear_reason = ? "
-            "WHERE rule_id = 'B01' AND status = 'open' AND town_code = ? AND case_no = ?",
-            [on, officer, f"重新发放：{reason}", town, case])
+        clear_b01_reissued(con, town_code=town, case_no=case, officer=officer, reason=f"重新发放：{reason}", on=on)
         record_event(con, run_id, "line_reissued", {"batch_no": batch_no, "line_no": line_no, "officer": officer,
                                                   "reason": reason})
         con.execute("COMMIT")
@@ -144,8 +140,7 @@ def one_off(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, *, occas
         payer=pl.when(pl.col("program").replace_strict(family).replace_strict(payers) == "town")
         .then(pl.col("town_code")).otherwise(pl.lit("bureau"))
     )
-    existing = con.execute("SELECT payer, program, max(supplement_no) FROM pay.batches WHERE period = ? "
-                           "AND kind = 'one_off' GROUP BY ALL", [period]).fetchall()
+    existing = run(con, "pay/supplements", {"period": period, "kind": "one_off"}).fetchall()
     nxt = {(p, g): n + 1 for p, g, n in existing}
     now = now_shanghai()
     towns = dict(zip(ref["towns"]["code"], ref["towns"]["name"], strict=True))
@@ -177,8 +172,8 @@ def one_off(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, *, occas
                     "program", "id_no", "payee_name", "bank", "account_no", "account_holder", "amount",
                     "covered_count", "occasion", "attempt", "status", "status_changed_at", "bank_reason"]
             with registered(con, "new_one_off", g.select(cols)):
-                con.execute("INSERT INTO pay.payments BY NAME SELECT * FROM new_one_off")
-                con.execute("INSERT INTO pay.one_off_keys SELECT id_no, occasion, batch_no, line_no FROM new_one_off")
+                run(con, "pay/insert_one_off_lines")
+                run(con, "pay/insert_one_off_keys")
         record_event(con, run_id, "one_off_exported", {"occasion": occasion, "batches": len(batches),
                                                        "lines": sum(g.height for g in lines),
                                                        **({"officer": officer} if officer else {})})

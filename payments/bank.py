@@ -11,31 +11,25 @@ the account or an officer re-issues (`jiuzhu payments reissue`).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from checks.findings import finding_id
+from checks import lifecycle
 from core.home import Home, now_shanghai
 from core.reference import load_reference
 from intake.discover import sha256_of
 from intake.readers import FileLimits, read_submission
 from publish.files import write_json, write_workbook
 from publish.returns import stem
-from transforms.catalogue import RULES
 from transforms.money import parse_yuan_text, yuan_to_fen
+from warehouse.sqlfiles import run
 
 HEADERS = {"批次号": "batch_no", "序号": "line_no", "账号": "account_no", "金额": "amount", "状态": "status",
            "原因": "reason"}
 REQUIRED = ["batch_no", "line_no", "status"]
-
-
-def account_key(account: str | None) -> str:
-    """B01's evidence key: a hash of the account, never the account itself."""
-    return "account:" + hashlib.sha256((account or "").encode()).hexdigest()[:16]
 
 
 def read_bank_returns(home: Home, con: duckdb.DuckDBPyConnection, *, as_of: date, run_id: str) -> dict:
@@ -77,10 +71,10 @@ def _apply_file(con, home: Home, path: Path, sha: str, *, as_of: date, run_id: s
             else:
                 problems.append({"行号": r["source_row"], "批次号": r.get("batch_no"), "序号": r.get("line_no"),
                                  "问题": outcome})
-        con.execute(
-            "INSERT INTO pay.bank_returns VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [sha, rel, run_id, as_of, rows.height, paid + failed, rows.height - paid - failed, failed],
-        )
+        run(con, "pay/record_bank_return", {
+            "file_sha256": sha, "rel_path": rel, "run_id": run_id, "ingested_on": as_of, "rows_read": rows.height,
+            "rows_matched": paid + failed, "rows_unmatched": rows.height - paid - failed, "failed": failed,
+        })
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -102,10 +96,8 @@ def _apply_line(con, r: dict, *, as_of: date, run_id: str) -> str:
         line_no = int(str(r.get("line_no") or "").strip())
     except ValueError:
         return f"序号“{r.get('line_no')}”无法识别"
-    found = con.execute(
-        "SELECT town_code, case_no, period_owed, account_no, amount, status FROM pay.payments "
-        "WHERE batch_no = ? AND line_no = ?", [(r.get("batch_no") or "").strip(), line_no]
-    ).fetchall()
+    found = run(con, "pay/payment_line", {"batch_no": (r.get("batch_no") or "").strip(), "line_no": line_no}
+                ).fetchall()
     if not found:
         return f"批次{r.get('batch_no')}中没有序号{line_no}的发放记录"
     town, case, period_owed, account, amount, status = found[0]
@@ -119,16 +111,14 @@ def _apply_line(con, r: dict, *, as_of: date, run_id: str) -> str:
     if status != "exported":
         return f"该行状态为{status}，不能再次回盘"
     now = now_shanghai()
-    key = [r["batch_no"].strip(), line_no]
+    key = {"batch_no": r["batch_no"].strip(), "line_no": line_no}
     if state == "成功":
-        con.execute("UPDATE pay.payments SET status = 'paid', status_changed_at = ? WHERE batch_no = ? AND line_no = ?",
-                    [now, *key])
+        run(con, "pay/mark_paid", {"now": now, **key})
         return "paid"
     if state == "失败":
         reason = (r.get("reason") or "").strip() or "银行未说明原因"
-        con.execute("UPDATE pay.payments SET status = 'failed', status_changed_at = ?, bank_reason = ? "
-                    "WHERE batch_no = ? AND line_no = ?", [now, reason, *key])
-        release_line_keys(con, *key)
+        run(con, "pay/mark_failed", {"now": now, "reason": reason, **key})
+        release_line_keys(con, key["batch_no"], key["line_no"])
         raise_b01(con, town, case, account, period_owed, reason, as_of=as_of, run_id=run_id)
         return "failed"
     return f"状态“{state}”不是“成功”或“失败”"
@@ -136,43 +126,17 @@ def _apply_line(con, r: dict, *, as_of: date, run_id: str) -> str:
 
 def release_line_keys(con, batch_no: str, line_no: int) -> None:
     """A failed or voided line no longer counts as paid: a new attempt may be made."""
-    con.execute("DELETE FROM pay.live_person_months WHERE (town_code, case_no, period_owed, batch_no) IN "
-                "(SELECT (town_code, case_no, period_owed, batch_no) FROM pay.live_keys "
-                " WHERE batch_no = ? AND line_no = ?)", [batch_no, line_no])
-    con.execute("DELETE FROM pay.live_keys WHERE batch_no = ? AND line_no = ?", [batch_no, line_no])
-    con.execute("DELETE FROM pay.one_off_keys WHERE batch_no = ? AND line_no = ?", [batch_no, line_no])
+    for statement in ("pay/release_live_person_months", "pay/release_live_keys", "pay/release_one_off_keys"):
+        run(con, statement, {"batch_no": batch_no, "line_no": line_no})
 
 
 def raise_b01(con, town: str, case: str, account: str | None, period_owed: date, reason: str, *, as_of: date,
               run_id: str) -> None:
-    rule = RULES["B01"]
-    evidence = account_key(account)
-    fid = finding_id("B01", town, case, None, evidence)
     message = f"{period_owed:%Y-%m}发放失败（{reason}），请核实银行账号后重新报送或申请重新发放"
-    con.execute(
-        "INSERT INTO checks.findings (finding_id, rule_id, severity, blocks_payment, town_code, case_no, id_no, "
-        "evidence_key, message, first_seen_run, last_seen_run, status, first_seen_on) "
-        "VALUES (?, 'B01', ?, ?, ?, ?, NULL, ?, ?, ?, ?, 'open', ?) "
-        "ON CONFLICT (finding_id) DO UPDATE SET status = 'open', last_seen_run = excluded.last_seen_run, "
-        "message = excluded.message",
-        [fid, rule.severity, rule.blocks_payment, town, case, evidence, message, run_id, run_id, as_of],
-    )
+    lifecycle.raise_b01(con, town_code=town, case_no=case, account_no=account, message=message, as_of=as_of,
+                        run_id=run_id)
 
 
 def clear_b01_after_account_change(con, *, as_of: date, run_id: str) -> int:
-    """B01 clears when the case's current version carries another account."""
-    rows = con.execute(
-        "SELECT f.finding_id, c.account_no FROM checks.findings f "
-        "JOIN core.case_versions c ON c.town_code = f.town_code AND c.case_no = f.case_no AND c.is_current "
-        "WHERE f.rule_id = 'B01' AND f.status = 'open'"
-    ).fetchall()
-    cleared = [fid for fid, account in rows if account_key(account) != _evidence(con, fid)]
-    for fid in cleared:
-        con.execute("UPDATE checks.findings SET status = 'cleared', status_changed_on = ?, cleared_by = 'system', "
-                    "clear_reason = '新版本已变更银行账号', last_seen_run = ? WHERE finding_id = ?",
-                    [as_of, run_id, fid])
-    return len(cleared)
-
-
-def _evidence(con, fid: str) -> str:
-    return con.execute("SELECT evidence_key FROM checks.findings WHERE finding_id = ?", [fid]).fetchall()[0][0]
+    """B01 clears when the case's current version carries another account (checks.lifecycle)."""
+    return lifecycle.clear_b01_after_account_change(con, as_of=as_of, run_id=run_id)

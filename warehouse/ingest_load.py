@@ -1,16 +1,16 @@
 """Loading one town submission into the warehouse in one transaction (SPEC §2, §7).
 
 Everything a file changes — raw file and rows, case and member versions,
-findings, which version is current, superseded findings — commits together or
-not at all, so a crash leaves no half-loaded file and the next run finishes
-the work.
+which version is current, and its findings (written by the caller's
+`record_findings`, checks.lifecycle's, inside the same transaction) — commits
+together or not at all, so a crash leaves no half-loaded file and the next run
+finishes the work.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from datetime import date
 
 import duckdb
 import polars as pl
@@ -57,14 +57,16 @@ def load_file(
     raw_rows: pl.DataFrame | None,
     versions: pl.DataFrame | None,
     members: pl.DataFrame | None,
-    findings: pl.DataFrame,
-    as_of: date,
+    record_findings: Callable[[duckdb.DuckDBPyConnection, pl.DataFrame | None], None],
     replace: bool = False,
     fail_after: Callable[[str], None] | None = None,
 ) -> None:
     """Write one file's outcome atomically. `replace` re-loads a file read again
-    on purpose (--reprocess): its earlier rows, versions and findings are
-    replaced, and it keeps its place in the version order.
+    on purpose (--reprocess): its earlier rows and versions are replaced, and it
+    keeps its place in the version order. `record_findings(con, touched)` writes
+    the file's findings last, before the commit (touched: the cases whose current
+    version was refreshed, or None); the findings are the checks' to write
+    (checks.lifecycle.record_submission_findings).
     `fail_after(step)` is a test hook that may raise between steps."""
     step = fail_after or (lambda _s: None)
     sha = file_row["file_sha256"]
@@ -86,14 +88,13 @@ def load_file(
             _insert(con, "new_versions", versions, "ingest/insert_versions")
             _insert(con, "new_members", members, "ingest/insert_members")
         step("versions")
-        if findings.height:
-            _insert(con, "new_findings", findings, "ingest/upsert_findings")
-        step("findings")
         if touched is not None and touched.height:
-            with registered(con, "touched", touched.unique()):
+            touched = touched.unique()
+            with registered(con, "touched", touched):
                 con.execute(sql("ingest/refresh_current"))
-                con.execute(sql("ingest/supersede_findings"), {"as_of": as_of})
         step("current")
+        record_findings(con, touched)
+        step("findings")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -118,7 +119,6 @@ def registered(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -
 
 def _delete_file(con: duckdb.DuckDBPyConnection, sha: str) -> None:
     for statement in (
-        "DELETE FROM checks.findings WHERE file_sha256 = ? AND rule_id SIMILAR TO '[PV][0-9]+'",
         "DELETE FROM core.member_versions WHERE version_id IN "
         "(SELECT version_id FROM core.case_versions WHERE file_sha256 = ?)",
         "DELETE FROM core.case_versions WHERE file_sha256 = ?",
