@@ -18,6 +18,7 @@ Three steps, all vectorised over cases:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -264,6 +265,90 @@ def _chain(
     return out
 
 
+@dataclass
+class _Year:
+    """The replayed year's case arrays and the events added so far (`add`)."""
+
+    rng: np.random.Generator
+    cal: DayCal
+    c: dict[str, np.ndarray]  # the cases, column by column
+    n: int
+    subs: np.ndarray
+    as_of: int
+    base_day: int
+    go_live: int
+    approved: np.ndarray
+    dibao: np.ndarray
+    hw: np.ndarray  # a covered member able to work
+    work_total: np.ndarray
+    pen_total: np.ndarray
+    size: np.ndarray
+    stop: np.ndarray  # no re-check or review on or after this day (停发/终止, as_of)
+    parts: list[pl.DataFrame] = field(default_factory=list)
+
+    def add(self, sel, etype, day, sub, factor=None, gradual=None, remark=None) -> None:
+        """Events of type `etype` for the selected cases (each decided by one of three staff)."""
+        sel = np.asarray(sel, dtype=bool)
+        k = int(sel.sum())
+        if not k:
+            return
+        self.parts.append(
+            pl.DataFrame(
+                {
+                    "case_id": self.c["case_id"][sel],
+                    "etype": np.full(k, etype),
+                    "day": np.asarray(day)[sel] if np.ndim(day) else np.full(k, day),
+                    "sub": np.asarray(sub)[sel] if np.ndim(sub) else np.full(k, sub),
+                    "factor": (np.asarray(factor)[sel] if factor is not None else np.full(k, np.nan)),
+                    "gradual": (np.asarray(gradual)[sel] if gradual is not None else np.zeros(k, dtype=bool)),
+                    "staff": self.rng.integers(0, 3, k),
+                    "remark": (
+                        np.asarray(remark, dtype=object)[sel]
+                        if remark is not None
+                        else np.full(k, "", dtype=object)
+                    ),
+                },
+                schema_overrides={"remark": pl.String},
+            )
+        )
+
+
+def _year(
+    rng: np.random.Generator, cases: pl.DataFrame, members: pl.DataFrame, tf: TimeFrame, cal: DayCal
+) -> _Year:
+    c = {k: cases[k].to_numpy() for k in cases.columns}
+    # members: who can work, working income, pensions, household size
+    has_work = (
+        members.group_by("case_id")
+        .agg(
+            hw=((pl.col("work_ability") == "有") & pl.col("covered")).any(),
+            wk=pl.col("work_fen").sum(),
+            pen=pl.col("pension_fen").sum(),
+            size=pl.len(),
+        )
+        .sort("case_id")
+    )
+    as_of = _days(tf.as_of)
+    stop = np.where(c["status_event"] != "none", c["t_sub"], np.int64(10**9))
+    return _Year(
+        rng=rng,
+        cal=cal,
+        c=c,
+        n=cases.height,
+        subs=tf.sub_array(),
+        as_of=as_of,
+        base_day=_days(tf.baseline_as_of),
+        go_live=_days(tf.go_live),
+        approved=c["emitted"] & (c["outcome"] == "approve"),
+        dibao=c["family"] == "dibao",
+        hw=has_work["hw"].to_numpy(),
+        work_total=has_work["wk"].to_numpy(),
+        pen_total=has_work["pen"].to_numpy(),
+        size=has_work["size"].to_numpy(),
+        stop=np.minimum(stop, as_of + 1),
+    )
+
+
 def build_events(
     rng: np.random.Generator,
     cases: pl.DataFrame,
@@ -279,67 +364,32 @@ def build_events(
     factor, gradual, staff, remark; deaths has case_id, slot, died_on; init has
     case_id, rechecked_init, annual_init.
     """
-    n = cases.height
-    subs = tf.sub_array()
-    as_of = _days(tf.as_of)
-    base_day = _days(tf.baseline_as_of)
-    go_live = _days(tf.go_live)
-    big = np.int64(10**9)
-    c = {k: cases[k].to_numpy() for k in cases.columns}
-    baseline = c["baseline"]
-    approved = c["emitted"] & (c["outcome"] == "approve")
-    dibao = c["family"] == "dibao"
-    tekun = ~dibao
+    y = _year(rng, cases, members, tf, cal)
+    _first_decisions(y)
+    rechecked_init, rc = _dibao_rechecks(y)
+    _gradual_exits(y, rc, ref)
+    annual_init = _tekun_annual_reviews(y)
+    _suspensions_and_resumptions(y)
+    deaths = _terminations(y, members, tf)
 
-    # members: who can work, working income, oldest covered
-    m = members
-    has_work = (
-        m.group_by("case_id")
-        .agg(
-            hw=((pl.col("work_ability") == "有") & pl.col("covered")).any(),
-            wk=pl.col("work_fen").sum(),
-            pen=pl.col("pension_fen").sum(),
-            size=pl.len(),
-        )
-        .sort("case_id")
+    c = y.c
+    events = pl.concat(y.parts, how="vertical_relaxed") if y.parts else pl.DataFrame()
+    events = events.with_columns(
+        pl.col("day").cast(pl.Int64), pl.col("sub").cast(pl.Int64), pl.col("factor").fill_nan(None)
     )
-    hw = has_work["hw"].to_numpy()
-    work_total = has_work["wk"].to_numpy()
-    pen_total = has_work["pen"].to_numpy()
-    size = has_work["size"].to_numpy()
+    init = pl.DataFrame(
+        {"case_id": c["case_id"], "rechecked_init": rechecked_init, "annual_init": annual_init}
+    ).with_columns(pl.col("rechecked_init", "annual_init").replace(-1, None))
+    return events.sort(["case_id", "sub"]), deaths, init
 
-    stop = np.where(c["status_event"] != "none", c["t_sub"], big)
-    stop = np.minimum(stop, as_of + 1)
-    parts: list[pl.DataFrame] = []
 
-    def add(sel, etype, day, sub, factor=None, gradual=None, remark=None):
-        sel = np.asarray(sel, dtype=bool)
-        k = int(sel.sum())
-        if not k:
-            return
-        parts.append(
-            pl.DataFrame(
-                {
-                    "case_id": c["case_id"][sel],
-                    "etype": np.full(k, etype),
-                    "day": np.asarray(day)[sel] if np.ndim(day) else np.full(k, day),
-                    "sub": np.asarray(sub)[sel] if np.ndim(sub) else np.full(k, sub),
-                    "factor": (np.asarray(factor)[sel] if factor is not None else np.full(k, np.nan)),
-                    "gradual": (np.asarray(gradual)[sel] if gradual is not None else np.zeros(k, dtype=bool)),
-                    "staff": rng.integers(0, 3, k),
-                    "remark": (
-                        np.asarray(remark, dtype=object)[sel]
-                        if remark is not None
-                        else np.full(k, "", dtype=object)
-                    ),
-                },
-                schema_overrides={"remark": pl.String},
-            )
-        )
-
-    # ---- first versions and decisions
+def _first_decisions(y: _Year) -> None:
+    """The first versions: the go-live caseload's baseline, and each new case's application
+    and its decision (approve, deny or void)."""
+    c, n, rng, add = y.c, y.n, y.rng, y.add
+    baseline = c["baseline"]
     base_remark = np.array(BASE_REMARKS, dtype=object)[c["remark_pick"]]
-    add(baseline, "baseline", c["decided"], base_day, remark=base_remark)
+    add(baseline, "baseline", c["decided"], y.base_day, remark=base_remark)
     new = ~baseline
     add(new, "app", 0, c["s0"])
     emitted = new & c["emitted"]
@@ -354,20 +404,24 @@ def build_events(
         remark=np.full(n, "录入错误，作废", dtype=object),
     )
 
-    # ---- dibao re-checks (12 months, 6 with a covered member able to work)
-    lo = np.where(hw, 122, 270)
-    hi = np.where(hw, 152, 330)
+
+def _dibao_rechecks(y: _Year) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Dibao re-checks every 12 months (6 with a covered member able to work), chained from
+    the go-live caseload's last re-check before go-live. Returns that re-check's day (-1:
+    none) and up to four re-checks per case (valid, day, submission day; events added by
+    `_gradual_exits`)."""
+    c, n, rng, hw, base_day = y.c, y.n, y.rng, y.hw, y.base_day
+    baseline = c["baseline"]
     window = np.where(hw, 120, 300)
-    init_recheck = baseline & dibao & (c["decided"] < base_day - window)
-    rc0 = cal.prev_workday(_uniform_int(rng, base_day - window, base_day - 5))
+    init_recheck = baseline & y.dibao & (c["decided"] < base_day - window)
+    rc0 = y.cal.prev_workday(_uniform_int(rng, base_day - window, base_day - 5))
     rechecked_init = np.where(init_recheck, rc0, -1)
     last = np.where(rechecked_init >= 0, rechecked_init, c["decided"])
-    floor_day = np.where(baseline, go_live + 3 + rng.integers(0, 11, n), 0)
+    floor_day = np.where(baseline, y.go_live + 3 + rng.integers(0, 11, n), 0)
     steps = []
     for hw_val, (lo_v, hi_v) in ((True, (122, 152)), (False, (270, 330))):
         sel = hw == hw_val
-        steps.append((sel, _chain(rng, last, lo_v, hi_v, floor_day, cal, subs, stop)))
-    del lo, hi
+        steps.append((sel, _chain(rng, last, lo_v, hi_v, floor_day, y.cal, y.subs, y.stop)))
     rc_valid = np.zeros((4, n), dtype=bool)
     rc_day = np.zeros((4, n), dtype=np.int64)
     rc_sub = np.zeros((4, n), dtype=np.int64)
@@ -376,14 +430,21 @@ def build_events(
             rc_valid[j, sel] = valid[sel]
             rc_day[j, sel] = d[sel]
             rc_sub[j, sel] = s[sel]
-    rc_valid &= (dibao & approved)[None, :]
+    rc_valid &= (y.dibao & y.approved)[None, :]
+    return rechecked_init, (rc_valid, rc_day, rc_sub)
 
-    # gradual exit: a re-check finds income above the standard (dibao with work income, no 停发/终止)
+
+def _gradual_exits(y: _Year, rc: tuple[np.ndarray, np.ndarray, np.ndarray], ref: Reference) -> None:
+    """Add the dibao re-checks. About 2.5% of dibao cases with work income (no 停发/终止)
+    exit gradually: the first re-check finds income above the standard, no further
+    re-checks, and a 终止 4–5 months later."""
+    c, n, rng, add = y.c, y.n, y.rng, y.add
+    rc_valid, rc_day, rc_sub = rc
     gradual = (
-        dibao
-        & approved
+        y.dibao
+        & y.approved
         & (c["status_event"] == "none")
-        & (work_total > 0)
+        & (y.work_total > 0)
         & rc_valid[0]
         & (rng.random(n) < 0.025)
     )
@@ -391,7 +452,7 @@ def build_events(
     g_day = rc_day[0]
     # the income factor that lifts per-capita income to the standard of that month (+5%)
     g_std = _standard_fen(ref, c["program"], g_day)
-    need = (g_std * size - pen_total) / np.maximum(work_total, 1)
+    need = (g_std * y.size - y.pen_total) / np.maximum(y.work_total, 1)
     g_factor = np.ceil(need * 100) / 100 + 0.05
     factors = rng.uniform(0.92, 1.10, (4, n))
     for j in range(4):
@@ -408,29 +469,38 @@ def build_events(
                 is_g, "家庭收入超过标准，进入渐退期", np.where(rng.random(n) < 0.1, "年度复核", "")
             ),
         )
-    g_end = cal.prev_workday(g_day + rng.integers(120, 151, n))
-    _, g_end_sub = _sub_on_or_after(subs, g_end)
+    g_end = y.cal.prev_workday(g_day + rng.integers(120, 151, n))
+    _, g_end_sub = _sub_on_or_after(y.subs, g_end)
     add(
-        gradual & (g_end_sub <= as_of),
+        gradual & (g_end_sub <= y.as_of),
         "terminate",
         g_end,
         g_end_sub,
         remark=np.full(n, "渐退期满，终止", dtype=object),
     )
 
-    # ---- tekun annual reviews (the bureau's, recorded by the town)
+
+def _tekun_annual_reviews(y: _Year) -> np.ndarray:
+    """Tekun annual reviews (the bureau's, recorded by the town), chained from the go-live
+    caseload's last review before go-live; returns that review's day (-1: none)."""
+    c, n, rng, base_day = y.c, y.n, y.rng, y.base_day
+    baseline = c["baseline"]
+    tekun = ~y.dibao
     t_init = baseline & tekun & (c["decided"] < base_day - 330)
-    ar0 = cal.prev_workday(_uniform_int(rng, base_day - 330, base_day - 10))
+    ar0 = y.cal.prev_workday(_uniform_int(rng, base_day - 330, base_day - 10))
     annual_init = np.where(t_init, ar0, -1)
     last_t = np.where(annual_init >= 0, annual_init, c["decided"])
-    t_floor = np.where(baseline, go_live + 3 + rng.integers(0, 20, n), 0)
-    for valid, d, s in _chain(rng, last_t, 300, 340, t_floor, cal, subs, stop, count=2):
-        add(valid & tekun & approved, "annual", d, s)
+    t_floor = np.where(baseline, y.go_live + 3 + rng.integers(0, 20, n), 0)
+    for valid, d, s in _chain(rng, last_t, 300, 340, t_floor, y.cal, y.subs, y.stop, count=2):
+        y.add(valid & tekun & y.approved, "annual", d, s)
+    return annual_init
 
-    # ---- 停发, 恢复, 终止
-    ev = c["status_event"]
+
+def _suspensions_and_resumptions(y: _Year) -> None:
+    """停发 and 恢复; after a resumption, dibao re-checks start again from its date."""
+    c, n, rng, add, hw, dibao = y.c, y.n, y.rng, y.add, y.hw, y.dibao
     add(
-        ev == "suspend",
+        c["status_event"] == "suspend",
         "suspend",
         c["t_day"],
         c["t_sub"],
@@ -444,14 +514,18 @@ def build_events(
         factor=rng.uniform(0.92, 1.10, n),
         remark=np.full(n, "复核后恢复发放", dtype=object),
     )
-    # after a resumption, dibao re-checks start again from the resumption date
-    for valid, d, s in _chain(rng, c["r_day"], 122, 152, None, cal, subs, np.full(n, as_of + 1), count=3):
+    until = np.full(n, y.as_of + 1)
+    for valid, d, s in _chain(rng, c["r_day"], 122, 152, None, y.cal, y.subs, until, count=3):
         add(valid & c["resume"] & dibao & hw, "recheck", d, s, factor=rng.uniform(0.92, 1.10, n))
-    for valid, d, s in _chain(rng, c["r_day"], 270, 330, None, cal, subs, np.full(n, as_of + 1), count=2):
+    for valid, d, s in _chain(rng, c["r_day"], 270, 330, None, y.cal, y.subs, until, count=2):
         add(valid & c["resume"] & dibao & ~hw, "recheck", d, s, factor=rng.uniform(0.92, 1.10, n))
 
-    # termination: a death when the oldest covered member is old and the death
-    # is recorded (quarter-end extract) only after the 终止 took effect
+
+def _terminations(y: _Year, members: pl.DataFrame, tf: TimeFrame) -> pl.DataFrame:
+    """终止: for a death when the oldest covered member is old and the death is recorded
+    (quarter-end extract) only after the 终止 took effect, otherwise for income or a move.
+    Returns the deaths (case_id, slot, died_on)."""
+    c, n, rng = y.c, y.n, y.rng
     oldest = (
         members.filter(pl.col("covered"))
         .sort(["case_id", "birth", "slot"])
@@ -463,7 +537,7 @@ def build_events(
     o_birth = np.zeros(n, dtype=np.int64)
     o_slot[oldest["case_id"].to_numpy()] = oldest["slot"].to_numpy()
     o_birth[oldest["case_id"].to_numpy()] = oldest["birth"].cast(pl.Int32).to_numpy()
-    term = ev == "terminate"
+    term = c["status_event"] == "terminate"
     died = c["t_day"] - rng.integers(3, 21, n)
     qend = _quarter_end_days(died)
     t_month_next = add_months_days(c["t_day"], 1)
@@ -475,7 +549,7 @@ def build_events(
         & (t_month_next <= qend)
         & (c["t_sub"] <= qend)
         & (died > np.maximum(c["sfile"], _days(tf.go_live)))
-        & (qend <= as_of)
+        & (qend <= y.as_of)
         & (rng.random(n) < 0.6)
     )
     reason = np.where(
@@ -483,19 +557,10 @@ def build_events(
         "死亡终止",
         np.where(rng.random(n) < 0.5, "家庭收入超过标准，终止", "户籍迁出本区，终止"),
     ).astype(object)
-    add(term, "terminate", c["t_day"], c["t_sub"], remark=reason)
-
-    events = pl.concat(parts, how="vertical_relaxed") if parts else pl.DataFrame()
-    events = events.with_columns(
-        pl.col("day").cast(pl.Int64), pl.col("sub").cast(pl.Int64), pl.col("factor").fill_nan(None)
-    )
-    init = pl.DataFrame(
-        {"case_id": c["case_id"], "rechecked_init": rechecked_init, "annual_init": annual_init}
-    ).with_columns(pl.col("rechecked_init", "annual_init").replace(-1, None))
-    deaths = pl.DataFrame(
+    y.add(term, "terminate", c["t_day"], c["t_sub"], remark=reason)
+    return pl.DataFrame(
         {"case_id": c["case_id"][death_ok], "slot": o_slot[death_ok], "died_on": died[death_ok]}
     )
-    return events.sort(["case_id", "sub"]), deaths, init
 
 
 def _quarter_end_days(days: np.ndarray) -> np.ndarray:
