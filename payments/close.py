@@ -29,7 +29,7 @@ from transforms.money import fen_to_decimal_expr
 from transforms.payments import HOLD_NO_PROGRAM, batch_lines, plan_close
 from warehouse.closes import go_live_month
 from warehouse.ingest_load import registered
-from warehouse.sqlfiles import sql
+from warehouse.sqlfiles import run, sql
 
 DEATHS_SCHEMA = {"id_no": pl.String, "died_on": pl.Date}
 
@@ -41,10 +41,7 @@ def recorded_deaths(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     ).fetchall()[0][0]
     if not exists:
         return pl.DataFrame(schema=DEATHS_SCHEMA)
-    # a death whose date could not be read counts as a death on the extract's date (SPEC §3)
-    got = con.sql(
-        "SELECT id_no, min(coalesce(died_on, extract_date)) AS died_on FROM registry.deaths GROUP BY id_no"
-    ).pl()
+    got = con.sql(sql("close/recorded_deaths")).pl()
     return got.cast(DEATHS_SCHEMA)
 
 
@@ -90,10 +87,7 @@ def run_close(
         person_months=_frame(con, "close/live_person_months"),
         tables=ref.tables, go_live=go_live,
     )
-    existing = con.execute(
-        "SELECT payer, program, max(supplement_no) FROM pay.batches WHERE period = ? AND kind = 'regular' "
-        "GROUP BY ALL", [period]
-    ).fetchall()
+    existing = run(con, "pay/supplements", {"period": period, "kind": "regular"}).fetchall()
     next_supplement = {(p, g): n + 1 for p, g, n in existing}
     payers = {"dibao": ref.setting("payer_dibao", "bureau"), "tekun": ref.setting("payer_tekun", "town")}
     lines = batch_lines(plan.lines, ref["programs"], payers, period, next_supplement)
@@ -157,11 +151,11 @@ def run_close(
             con.execute("INSERT INTO pay.holds BY NAME SELECT * FROM h")
             con.execute("INSERT INTO pay.recoveries BY NAME SELECT * EXCLUDE (paid_amount) FROM r")
             con.execute(sql("close/register_recoveries"), {"as_of": as_of})
-        con.execute(
-            "INSERT INTO pay.closes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [period, run_id, as_of, now, go_live, payments.height, total_all,
-             holds.select("town_code", "case_no").unique().height, recoveries.height],
-        )
+        run(con, "close/record_close", {
+            "period": period, "run_id": run_id, "as_of": as_of, "closed_at": now, "go_live": go_live,
+            "lines": payments.height, "total": total_all,
+            "held_cases": holds.select("town_code", "case_no").unique().height, "recoveries": recoveries.height,
+        })
         step("closes")
         con.execute("COMMIT")
     except BaseException:
@@ -197,9 +191,7 @@ def write_period_files(con: duckdb.DuckDBPyConnection, home: Home, ref: Referenc
         if manifest["sha256"] != batch["sha256"]:
             raise RuntimeError(f"batch {batch['batch_no']}: rebuilt bank file does not match its recorded SHA-256")
         written += 3
-    holds = con.sql(
-        "SELECT town_code, case_no, period_owed, program, amount, reason FROM pay.holds WHERE period = $p "
-        "ORDER BY town_code, case_no, period_owed", params={"p": period}).pl()
+    holds = con.sql(sql("close/period_holds"), params={"period": period}).pl()
     write_holds(home, label, holds.select(
         pl.col("town_code").replace_strict(towns, default=pl.col("town_code")).alias("镇街"),
         pl.col("town_code").alias("镇街代码"), pl.col("case_no").alias("案件编号"),

@@ -32,6 +32,14 @@ app = typer.Typer(
 FindingArg = Annotated[str, typer.Argument(help="Finding id (or a unique prefix of at least 8 characters).")]
 
 STATUSES = ("open", "cleared", "superseded", "pending", "all")
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+
+
+def _sql(name: str) -> str:
+    """jiuzhu/sql/<name>.sql, through the one loader (imported here: `--help` loads no warehouse)."""
+    from warehouse.sqlfiles import sql
+
+    return sql(name, folder=SQL_DIR)
 
 
 def _day(as_of: str | None) -> date:
@@ -65,18 +73,6 @@ def _read(home: Path | None, query):
     return _guarded(go)
 
 
-_LIST = """
-SELECT finding_id, rule_id, severity, blocks_payment, town_code, case_no, id_no, status,
-       first_seen_on, clear_requested_on, message
-FROM checks.findings
-WHERE ($status = 'all'
-       OR ($status = 'pending' AND status = 'open' AND clear_requested_on IS NOT NULL)
-       OR status = $status)
-  AND ($rule IS NULL OR rule_id = $rule OR rule_id LIKE $rule || '%')
-  AND ($town IS NULL OR town_code = $town)
-  AND ($case IS NULL OR case_no = $case)
-ORDER BY town_code, case_no, rule_id, finding_id
-"""
 
 
 @app.command("list")
@@ -99,7 +95,7 @@ def list_findings(
     from transforms.identifiers import mask, scrub_text
 
     params = {"status": status, "rule": rule.upper() if rule else None, "town": town, "case": case}
-    rows = _read(home, lambda con: con.execute(_LIST, params).fetchall())
+    rows = _read(home, lambda con: con.execute(_sql("findings_list"), params).fetchall())
     total = len(rows)
     shown = rows if limit <= 0 else rows[:limit]
     for fid, rule_id, severity, blocks, town_code, case_no, id_no, st, seen, pending, message in shown:
@@ -134,20 +130,6 @@ def list_findings(
         typer.echo(f"共 {total} 条{more}")
 
 
-_SHOW = """
-SELECT finding_id, rule_id, severity, blocks_payment, town_code, case_no, id_no, evidence_key, message,
-       status, first_seen_on, last_seen_on, status_changed_on, first_seen_run, source, evidence, escalated_on,
-       cleared_how, cleared_by, clear_reason, clear_requested_on, confirmed_by, confirmed_on, version_id
-FROM checks.findings
-WHERE finding_id LIKE $prefix || '%'
-ORDER BY finding_id
-LIMIT 2
-"""
-_HISTORY = """
-SELECT occurred_at, kind, detail_json FROM audit.events
-WHERE json_extract_string(detail_json, '$.finding_id') = $fid
-ORDER BY event_id
-"""
 _LABELS = {
     "finding_id": "编号",
     "rule_id": "规则",
@@ -184,14 +166,14 @@ def show(finding_id: FindingArg, home: HomeOpt = None) -> None:
     key = finding_id.strip().lower()
 
     def query(con):
-        rows = con.sql(_SHOW, params={"prefix": key}).pl().to_dicts() if len(key) >= 8 else []
+        rows = con.sql(_sql("finding_show"), params={"prefix": key}).pl().to_dicts() if len(key) >= 8 else []
         if len(rows) != 1:
             raise FindingError(
                 f"没有编号为 {key} 的核对结果 (no such finding)"
                 if not rows
                 else f"编号 {key} 对应多条核对结果，请输入更长的编号 (ambiguous prefix)"
             )
-        history = con.execute(_HISTORY, {"fid": rows[0]["finding_id"]}).fetchall()
+        history = con.execute(_sql("finding_history"), {"fid": rows[0]["finding_id"]}).fetchall()
         return rows[0], history
 
     f, history = _read(home, query)
