@@ -242,8 +242,8 @@ def main() -> None:
     )
     built = time.perf_counter() - t0
 
-    from flows.report import publish_reports, refresh_marts
     from publish.analyst import build_analyst_copy
+    from publish.monthly_report import publish_reports, refresh_marts
     from warehouse.audit import finish_run, start_run
 
     ref = load_reference(home.reference)

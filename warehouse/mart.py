@@ -29,7 +29,7 @@ from transforms.entitlement import uprating_fen
 from transforms.money import fen_to_decimal_expr, yuan_to_fen
 from warehouse.closes import go_live_month
 from warehouse.ingest_load import registered
-from warehouse.sqlfiles import bind, sql
+from warehouse.sqlfiles import bind, run, sql
 
 NO_CAP = date(9999, 12, 31)
 TREND_MONTHS = 6
@@ -46,18 +46,9 @@ TABLES = (
     "district_monthly",
 )
 
-# Identifiers cannot be bound: the statements naming a mart table are fixed here
-# once, from the constant table names above (never from input).
-_PERIOD = " WHERE period BETWEEN $first_period AND $last_period"
-_STATEMENTS = {
-    table: {
-        "delete": "DELETE FROM mart." + table + _PERIOD,
-        "insert": "INSERT INTO mart." + table + " BY NAME ",
-        "count": "SELECT count(*) FROM mart." + table + _PERIOD,
-        "read": "SELECT * FROM mart." + table + _PERIOD + " ORDER BY ALL",
-    }
-    for table in TABLES
-}
+# Every statement is a file in warehouse/sql/mart/: a table's model `<table>.sql` inserts its
+# rows, `clear/<table>.sql` deletes the months first; a table's rows are read and counted by
+# name through `query_table` (read_period.sql, count_period.sql), the name bound, never formatted.
 
 
 def to_month(value: str | date) -> date:
@@ -73,11 +64,14 @@ def period_text(month: date) -> str:
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table],
-    ).fetchall()
-    return rows[0][0] > 0
+    return bool(run(con, "mart/table_exists", {"schema": schema, "table": table}).fetchall()[0][0])
+
+
+def read_period(con: duckdb.DuckDBPyConnection, table: str, periods: dict) -> pl.DataFrame:
+    """The rows of mart.<table> (one of TABLES) for periods' first_period .. last_period."""
+    if table not in TABLES:
+        raise ValueError(f"not a mart table: {table}")
+    return con.sql(sql("mart/read_period"), params={"table": f"mart.{table}"} | periods).pl()
 
 
 def _towns(ref: Reference) -> pl.DataFrame:
@@ -223,19 +217,17 @@ def _prepare_states(
     version in force per case and month, from the month before `first`; for the go-live month
     the baseline caseload stands as the month before) and mart_states (town, program, persons,
     amount owed, active)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE mart_versions AS " + sql("mart/versions"), {"go_live": go_live})
-    start = max(go_live, add_months(first, -1))
-    params = {"first": start, "last": last, "as_of": as_of, "baseline_only": False}
-    con.execute("CREATE OR REPLACE TEMP TABLE mart_in_force AS " + sql("mart/month_end_in_force"), params)
-    if first <= go_live:
+    run(con, "mart/versions", {"go_live": go_live})
+    if first <= go_live:  # the baseline caseload, kept as the month before go-live
         opening = {"first": go_live, "last": go_live, "as_of": as_of, "baseline_only": True}
-        con.execute(
-            "INSERT INTO mart_in_force SELECT CAST(month - INTERVAL 1 MONTH AS DATE), case_id, seq, latest_state, "
-            "latest_program FROM (" + sql("mart/month_end_in_force") + ")",
-            opening,
-        )
+        run(con, "mart/month_end_in_force", opening)
+        run(con, "mart/in_force_opening_keep")
+    start = max(go_live, add_months(first, -1))
+    run(con, "mart/month_end_in_force", {"first": start, "last": last, "as_of": as_of, "baseline_only": False})
+    if first <= go_live:
+        run(con, "mart/in_force_opening")
     with registered(con, "mart_uprating", _uprating_lookup(con, ref)):
-        con.execute("CREATE OR REPLACE TEMP TABLE mart_states AS " + sql("mart/case_states"))
+        run(con, "mart/case_states")
 
 
 def build_marts(
@@ -262,23 +254,16 @@ def build_marts(
     counts: dict[str, int] = {}
     with registered(con, "mart_towns", _towns(ref)), registered(con, "mart_programs", _programs(ref)):
         _prepare_states(con, ref, first, last, go_live, cap)
-        con.execute("CREATE OR REPLACE TEMP TABLE mart_finding_programs AS " + sql("mart/finding_programs"))
+        run(con, "mart/finding_programs")
         inspections = (
             "mart/inspections_source"
             if table_exists(con, "mart", "inspections_monthly")
             else ("mart/inspections_empty")
         )
-        con.execute("CREATE OR REPLACE TEMP TABLE mart_inspections AS " + sql(inspections))
+        run(con, inspections)
         with registered(con, "mart_decisions", _decisions(con, ref, months)):
             _write_tables(con, ref, last, months, periods, counts)
-    for temp in (
-        "mart_versions",
-        "mart_in_force",
-        "mart_states",
-        "mart_finding_programs",
-        "mart_inspections",
-    ):
-        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    run(con, "mart/drop_temps")
     counts["go_live"] = int(go_live.strftime("%Y%m"))
     return counts
 
@@ -292,21 +277,21 @@ def _write_tables(
     counts: dict[str, int],
 ) -> None:
     """Replace the months' rows of every mart table and the projection, in one transaction."""
-    con.execute("BEGIN TRANSACTION")
+    con.begin()
     try:
         for table in TABLES:
-            con.execute(_STATEMENTS[table]["delete"], periods)
-            model = f"mart/{table}"
-            con.execute(_STATEMENTS[table]["insert"] + sql(model), bind(sql(model), months | periods))
-            counts[table] = con.execute(_STATEMENTS[table]["count"], periods).fetchall()[0][0]
+            run(con, f"mart/clear/{table}", periods)
+            run(con, f"mart/{table}", months | periods)
+            counted = run(con, "mart/count_period", {"table": f"mart.{table}"} | periods)
+            counts[table] = counted.fetchall()[0][0]
         budget = project(con, ref, last)
-        con.execute("DELETE FROM mart.budget_projection WHERE base_period = ?", [period_text(last)])
+        run(con, "mart/budget_projection_clear", {"base_period": period_text(last)})
         with registered(con, "mart_budget", budget):
-            con.execute("INSERT INTO mart.budget_projection BY NAME SELECT * FROM mart_budget")
+            run(con, "mart/budget_projection_insert")
         counts["budget_projection"] = budget.height
-        con.execute("COMMIT")
+        con.commit()
     except BaseException:
-        con.execute("ROLLBACK")
+        con.rollback()
         raise
 
 
@@ -345,7 +330,7 @@ def load_report_data(
     one = {"first_period": period_text(last), "last_period": period_text(last)}
 
     def read(table: str, params: dict) -> pl.DataFrame:
-        return con.sql(_STATEMENTS[table]["read"], params=params).pl()
+        return read_period(con, table, params)
 
     stats = read("monthly_statistics", periods)
     if stats.filter(pl.col("period") == period_text(last)).height == 0:
@@ -353,10 +338,7 @@ def load_report_data(
     inspections = pl.DataFrame()
     if table_exists(con, "mart", "inspections_monthly"):
         inspections = con.sql(sql("mart/inspections_towns"), params={"period": period_text(last)}).pl()
-    budget = con.sql(
-        "SELECT * FROM mart.budget_projection WHERE base_period = $p ORDER BY ALL",
-        params={"p": period_text(last)},
-    ).pl()
+    budget = con.sql(sql("mart/budget_projection_read"), params={"base_period": period_text(last)}).pl()
     go_live = go_live_month(con, ref, last)
     return ReportData(
         period=period_text(last),

@@ -15,7 +15,7 @@ from helpers import at, case_rows, drop_cases, ingest_all, make_id
 
 from core.home import Home
 from flows.close_month import close_period
-from flows.report import report_once
+from flows.report import report_flow
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "out" / "report_screenshot.png"
@@ -79,7 +79,7 @@ def page(tmp_path_factory) -> Path:
     ingest_all(home, date(2025, 5, 10))
     for month in (5, 6):
         close_period.fn(str(home.root), f"2025-{month:02d}", f"2025-{month:02d}-20", False)
-    report_once(home, as_of=date(2025, 7, 3))
+    report_flow.fn(home=str(home.root), as_of="2025-07-03")
     return home.out / "reports" / "2025-06" / "report.html"
 
 

@@ -18,7 +18,7 @@ from python_calamine import CalamineWorkbook
 
 from core.home import Home
 from flows.close_month import close_period
-from flows.report import default_period, report_once
+from flows.report import default_period, report_flow
 from publish.report_xlsx import PUBLIC_MEASURES, TOTAL, write_public
 from transforms.suppression import crosstab_cells, protect
 from warehouse.connection import open_warehouse
@@ -53,7 +53,7 @@ def reported(tmp_path_factory) -> tuple[Home, dict]:
         at(25, 5),
     )
     ingest_all(home, date(2025, 5, 25))
-    summary = report_once(home, as_of=date(2025, 7, 3))
+    summary = report_flow.fn(home=str(home.root), as_of="2025-07-03")
     return home, summary
 
 
@@ -140,7 +140,7 @@ def test_report_twice_gives_the_same_marts_and_workbooks(reported, tmp_path):
     before = path.read_bytes()
     with open_warehouse(home, flow="test", read_only=True) as con:
         marts = con.sql("SELECT * FROM mart.monthly_statistics ORDER BY ALL").pl()
-    report_once(home, as_of=date(2025, 7, 3))
+    report_flow.fn(home=str(home.root), as_of="2025-07-03")
     with open_warehouse(home, flow="test", read_only=True) as con:
         assert con.sql("SELECT * FROM mart.monthly_statistics ORDER BY ALL").pl().equals(marts)
     assert path.read_bytes() == before

@@ -4,6 +4,7 @@
 -- members, the per-person uprating from mart_uprating). A case is active when
 -- the version in force is approved (state 1). Cases with no version in force
 -- are left out. late: the version took effect before the month.
+CREATE OR REPLACE TEMP TABLE mart_states AS
 SELECT f.month, f.case_id, v.town_id, v.program_id, v.state,
        v.state = 1 AS active,
        v.covered_count AS persons,

@@ -11,6 +11,7 @@
 -- Each case's months are compared with the month before by a window over the
 -- case (mart_states has a row per case and month once a version is in force).
 -- Inputs: mart_states (case_states.sql, integer codes), mart_towns, mart_programs.
+INSERT INTO mart.caseload_monthly BY NAME
 WITH months AS (
     SELECT CAST(unnest(generate_series(CAST($first AS DATE), CAST($last AS DATE), INTERVAL 1 MONTH)) AS DATE)
         AS month

@@ -1,6 +1,7 @@
 -- mart.district_monthly: the district's totals per month and program, the sum
 -- of the towns' rows of mart.monthly_statistics (averages and rates are
 -- recomputed from the summed counts, never averaged).
+INSERT INTO mart.district_monthly BY NAME
 SELECT period, program, any_value(program_label) AS program_label, count(*) AS towns,
        sum(households_opening) AS households_opening, sum(households_new) AS households_new,
        sum(households_exits) AS households_exits, sum(households_closing) AS households_closing,

@@ -1,6 +1,7 @@
 -- Each finding's town and program, for the statistics: the program of the
 -- finding's version, else of the case's latest version, else 'unknown' (whole
 -- files: P01, P02). Findings outside any town folder keep their folder code.
+CREATE OR REPLACE TEMP TABLE mart_finding_programs AS
 WITH latest AS (
     SELECT town_code, case_no, arg_max(program, seq) AS program
     FROM core.case_versions WHERE program IS NOT NULL

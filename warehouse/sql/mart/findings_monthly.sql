@@ -6,6 +6,7 @@
 -- month's end. Cross-check hits by rule are the X rows; clearings are counted
 -- from the audit events, as warehouse/sql/findings/clearing_counts.sql does.
 -- Inputs: mart_finding_programs.
+INSERT INTO mart.findings_monthly BY NAME
 WITH months AS (
     SELECT CAST(unnest(generate_series(CAST($first AS DATE), CAST($last AS DATE), INTERVAL 1 MONTH)) AS DATE)
         AS month

@@ -11,6 +11,7 @@
 -- exists because the statistics need that per-month as-of; keep the two in step.
 -- Input: mart_versions (versions.sql). $baseline_only keeps baseline versions
 -- only (the caseload at go-live, counted as the go-live month's opening).
+CREATE OR REPLACE TEMP TABLE mart_in_force AS
 WITH months AS (
     SELECT CAST(unnest(generate_series(CAST($first AS DATE), CAST($last AS DATE), INTERVAL 1 MONTH)) AS DATE)
         AS month

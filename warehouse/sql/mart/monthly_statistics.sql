@@ -4,6 +4,7 @@
 -- and spot inspections (zeros until mart.inspections_monthly exists).
 -- Built from the other mart tables of the same months; inputs mart_towns,
 -- mart_programs, mart_inspections (inspections_source.sql or inspections_empty.sql).
+INSERT INTO mart.monthly_statistics BY NAME
 WITH c AS (
     SELECT * FROM mart.caseload_monthly WHERE period BETWEEN $first_period AND $last_period
 ),

@@ -5,6 +5,7 @@
 -- raised by the month's close, and the officers' recovered and waived entries of the month.
 -- Ties out with the batches: money_total summed over towns and programs equals
 -- the total of the month's exported (not voided) batches, to the fen.
+INSERT INTO mart.payments_monthly BY NAME
 WITH months AS (
     SELECT CAST(unnest(generate_series(CAST($first AS DATE), CAST($last AS DATE), INTERVAL 1 MONTH)) AS DATE)
         AS month

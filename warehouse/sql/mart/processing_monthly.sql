@@ -4,6 +4,7 @@
 -- time-limit breaches (V07 on filing, M02 while undecided), versions received
 -- and rejected (SPEC §2 acceptance), and applications cross-checked with hits.
 -- Inputs: mart_decisions, mart_in_force, mart_versions, mart_finding_programs, mart_towns, mart_programs.
+INSERT INTO mart.processing_monthly BY NAME
 WITH months AS (
     SELECT CAST(unnest(generate_series(CAST($first AS DATE), CAST($last AS DATE), INTERVAL 1 MONTH)) AS DATE)
         AS month

@@ -4,6 +4,7 @@
 -- program and the rule of each of their P/V errors (a version with errors of
 -- two rules counts under both), and whole files refused (P01 unreadable, P02 a
 -- required column missing) per month first seen.
+INSERT INTO mart.rejections_monthly BY NAME
 WITH rejected AS (
     SELECT v.version_id, v.town_code, coalesce(v.program, 'unknown') AS program, v.rows_in_file,
            CAST(date_trunc('month', v.ingested_on) AS DATE) AS month

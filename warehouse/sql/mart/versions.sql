@@ -6,6 +6,7 @@
 -- 6 不予批准. known_on: the day the bureau knew the version (its ingest date; a
 -- rejected version released by officers, from its release date). The version
 -- of a case within one file is identified by (case_id, seq).
+CREATE OR REPLACE TEMP TABLE mart_versions AS
 SELECT dense_rank() OVER (ORDER BY v.town_code, v.case_no) AS case_id,
        v.town_code, v.case_no, v.seq, v.version_id, v.program, v.status,
        CAST(coalesce(t.town_id, 0) AS SMALLINT) AS town_id,
