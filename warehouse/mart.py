@@ -149,7 +149,11 @@ def _decisions(con: duckdb.DuckDBPyConnection, ref: Reference, params: dict) -> 
 
 def _what_if(ref: Reference, base: date) -> WhatIf:
     """settings budget_what_if_from (YYYY-MM) and budget_what_if_rise ('kind:yuan,...'),
-    each defaulting to default_what_if (the usual month, the latest rise)."""
+    each defaulting to default_what_if (the usual month, the latest rise).
+
+    A kind's rise is dropped when the standards table already dates a change of that kind
+    from the what-if month on: 现行标准 includes that rise, and adding the what-if on top would
+    count it twice (a June base, whose usual month is the July rise already dated)."""
     default = default_what_if(ref.tables, base)
     start = ref.setting("budget_what_if_from")
     rise_text = ref.setting("budget_what_if_rise")
@@ -159,7 +163,9 @@ def _what_if(ref: Reference, base: date) -> WhatIf:
             if part.strip():
                 kind, amount = part.split(":")
                 rise[kind.strip()] = yuan_to_fen(amount.strip())
-    return WhatIf(from_month=to_month(start) if start else default.from_month, rise_fen=rise)
+    from_month = to_month(start) if start else default.from_month
+    dated = ref["standards"].filter(pl.col("effective_from") >= from_month)["standard"].to_list()
+    return WhatIf(from_month=from_month, rise_fen={k: (0 if k in dated else v) for k, v in rise.items()})
 
 
 def project(con: duckdb.DuckDBPyConnection, ref: Reference, base: date) -> pl.DataFrame:
@@ -297,6 +303,34 @@ def _write_tables(
 
 # ---------------------------------------------------------------- reading the marts for the report
 
+# The report's ratios, measure -> (numerator, denominator), as the mart SQL defines them
+# (processing_monthly.sql per town, district_monthly.sql per program). Every row the marts
+# hold carries its ratios; only a total no mart row holds (the district over all programs, a
+# town over its programs) takes them from its summed counts, here and nowhere else.
+RATIOS = {
+    "decision_days_avg": ("decision_days_total", "decisions"),
+    "rejection_rate": ("versions_rejected", "versions_submitted"),
+    "hit_rate": ("checked_with_hits", "checked"),
+    "inspection_error_rate": ("inspection_not_true", "inspection_inspected"),
+}
+_NOT_SUMMED = {"towns", "decision_days_median", "decision_days_max"}
+
+
+def sum_with_ratios(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """The counts and money of `frame` summed per `by`, with RATIOS from the sums."""
+    sums = [
+        c
+        for c, dtype in frame.schema.items()
+        if c not in by and c not in RATIOS and c not in _NOT_SUMMED and (dtype.is_integer() or dtype.is_decimal())
+    ]
+    out = frame.group_by(by, maintain_order=True).agg(pl.col(sums).sum())
+    ratios = [
+        pl.when(pl.col(den) > 0).then(pl.col(num).cast(pl.Float64) / pl.col(den).cast(pl.Float64)).alias(key)
+        for key, (num, den) in RATIOS.items()
+        if num in out.columns and den in out.columns
+    ]
+    return out.with_columns(ratios).sort(by)
+
 
 @dataclass(frozen=True)
 class ReportData:
@@ -308,7 +342,7 @@ class ReportData:
     towns: pl.DataFrame  # town_code, town_name (the reference towns, in code order)
     programs: pl.DataFrame  # program, program_label, family
     stats: pl.DataFrame  # mart.monthly_statistics of `months`
-    district: pl.DataFrame  # mart.district_monthly of `months`
+    district: pl.DataFrame  # mart.district_monthly of `months` (per program)
     caseload: pl.DataFrame  # mart.caseload_monthly of `period` (movement breakdowns)
     payments: pl.DataFrame  # mart.payments_monthly of `period`
     processing: pl.DataFrame  # mart.processing_monthly of `period` (towns outside the reference included)
@@ -316,14 +350,23 @@ class ReportData:
     findings: pl.DataFrame  # mart.findings_monthly of `period`
     budget: pl.DataFrame  # mart.budget_projection from `period`
     inspections: pl.DataFrame  # mart.inspections_monthly 'all' rows of `period` (empty until it exists)
+    district_total: pl.DataFrame = field(default_factory=pl.DataFrame)  # all programs per month (sum_with_ratios)
     go_live: str = ""
+    before_go_live: list[str] = field(default_factory=list)  # months the marts hold from before go-live, left out
     notes: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.district_total.is_empty() and not self.district.is_empty():
+            object.__setattr__(self, "district_total", sum_with_ratios(self.district, ["period"]))
 
 
 def load_report_data(
     con: duckdb.DuckDBPyConnection, ref: Reference, period: str | date, *, as_of: date | None = None
 ) -> ReportData:
-    """Read the marts of `period` and the 11 months before it (built by build_marts)."""
+    """Read the marts of `period` and the 11 months before it (built by build_marts).
+
+    Months before the go-live month (rows a report built before go-live left behind) are
+    left out of the trends and listed in `before_go_live`."""
     last = to_month(period)
     first = add_months(last, -11)
     periods = {"first_period": period_text(first), "last_period": period_text(last)}
@@ -340,6 +383,10 @@ def load_report_data(
         inspections = con.sql(sql("mart/inspections_towns"), params={"period": period_text(last)}).pl()
     budget = con.sql(sql("mart/budget_projection_read"), params={"base_period": period_text(last)}).pl()
     go_live = go_live_month(con, ref, last)
+    counted = (pl.col("period") >= period_text(go_live)) | (pl.col("period") == period_text(last))
+    before = sorted(set(stats.filter(~counted)["period"].to_list()))
+    stats = stats.filter(counted)
+    district = read("district_monthly", periods).filter(counted)
     return ReportData(
         period=period_text(last),
         as_of=as_of or last_day(last),
@@ -347,7 +394,8 @@ def load_report_data(
         towns=_towns(ref).sort("town_code"),
         programs=_programs(ref),
         stats=stats,
-        district=read("district_monthly", periods),
+        district=district,
+        district_total=sum_with_ratios(district, ["period"]),
         caseload=read("caseload_monthly", one),
         payments=read("payments_monthly", one),
         processing=read("processing_monthly", one),
@@ -356,6 +404,7 @@ def load_report_data(
         budget=budget,
         inspections=inspections,
         go_live=period_text(go_live),
+        before_go_live=before,
     )
 
 

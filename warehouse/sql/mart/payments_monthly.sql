@@ -1,7 +1,8 @@
 -- mart.payments_monthly: money by batch month (the month closed, pay.batches.period)
 -- per town and program: every line that is not voided (SPEC §6), monthly lines
 -- and arrears (补发) apart, one-off payments apart, lines the bank returned as
--- failed shown as a part; plus the holds of the month's close, and the 应追回 register: lines
+-- failed shown as a part; plus the holds of the month's close (the month's own amount held, and the
+-- earlier months still held apart), and the 应追回 register: lines
 -- raised by the month's close, and the officers' recovered and waived entries of the month.
 -- Ties out with the batches: money_total summed over towns and programs equals
 -- the total of the month's exported (not voided) batches, to the fen.
@@ -61,9 +62,13 @@ arrears_only AS (
       ON m.month = a.month AND m.town_code = a.town_code AND m.program = a.program AND m.case_no = a.case_no
     GROUP BY ALL
 ),
-held AS (
+held AS (  -- a close holds the month it pays and, while the hold lasts, every earlier month still owed:
+    -- held_amount is the month's own amount; the earlier months outstanding are counted apart
     SELECT period AS month, town_code, coalesce(program, 'unknown') AS program,
-           count(DISTINCT case_no) AS held_cases, count(*) AS held_months, sum(amount) AS held_amount
+           count(DISTINCT case_no) AS held_cases, count(*) AS held_months,
+           sum(amount) FILTER (WHERE period_owed >= period) AS held_amount,
+           count(*) FILTER (WHERE period_owed < period) AS held_outstanding_months,
+           sum(amount) FILTER (WHERE period_owed < period) AS held_outstanding_amount
     FROM pay.holds
     WHERE period BETWEEN CAST($first AS DATE) AND CAST($last AS DATE)
     GROUP BY ALL
@@ -121,6 +126,8 @@ SELECT strftime(g.month, '%Y-%m') AS period, g.town_code, g.program,
        CAST(coalesce(h.held_cases, 0) AS INTEGER) AS held_cases,
        CAST(coalesce(h.held_months, 0) AS INTEGER) AS held_months,
        CAST(coalesce(h.held_amount, 0) AS DECIMAL(14,2)) AS held_amount,
+       CAST(coalesce(h.held_outstanding_months, 0) AS INTEGER) AS held_outstanding_months,
+       CAST(coalesce(h.held_outstanding_amount, 0) AS DECIMAL(14,2)) AS held_outstanding_amount,
        CAST(coalesce(r.recoveries, 0) AS INTEGER) AS recoveries,
        CAST(coalesce(r.recovery_amount, 0) AS DECIMAL(14,2)) AS recovery_amount,
        CAST(coalesce(s.recovered_lines, 0) AS INTEGER) AS recovered_lines,

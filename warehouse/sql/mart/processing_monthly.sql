@@ -84,6 +84,18 @@ checked AS (
     LEFT JOIN hit_cases h ON h.month = c.month AND h.town_code = c.town_code AND h.case_no = c.case_no
     GROUP BY ALL
 ),
+x_hits AS (  -- X findings first seen in the month: on an application checked that month, or on an active case
+    SELECT CAST(date_trunc('month', f.first_seen_on) AS DATE) AS month, p.town_code, p.program,
+           count(*) FILTER (WHERE a.case_no IS NOT NULL) AS hits_applications,
+           count(*) FILTER (WHERE a.case_no IS NULL) AS hits_active
+    FROM checks.findings f
+    JOIN mart_finding_programs p ON p.finding_id = f.finding_id
+    LEFT JOIN (SELECT DISTINCT month, town_code, case_no FROM checked_cases) a
+           ON a.month = CAST(date_trunc('month', f.first_seen_on) AS DATE)
+          AND a.town_code = f.town_code AND a.case_no = f.case_no
+    WHERE f.rule_id LIKE 'X%' AND f.first_seen_on <= CAST($as_of AS DATE)
+    GROUP BY ALL
+),
 time_findings AS (
     SELECT CAST(date_trunc('month', f.first_seen_on) AS DATE) AS month, p.town_code, p.program,
            count(*) FILTER (WHERE f.rule_id = 'V07') AS breaches_v07,
@@ -109,6 +121,7 @@ keys AS (
     UNION SELECT month, town_code, program FROM received
     UNION SELECT month, town_code, program FROM pending
     UNION SELECT month, town_code, program FROM checked
+    UNION SELECT month, town_code, program FROM x_hits
     UNION SELECT month, town_code, program FROM time_findings
     UNION SELECT month, town_code, program FROM m02_open
 ),
@@ -139,7 +152,9 @@ SELECT strftime(g.month, '%Y-%m') AS period, g.town_code, g.program,
             THEN rc.versions_rejected / rc.versions_submitted END AS rejection_rate,
        CAST(coalesce(ck.checked, 0) AS INTEGER) AS checked,
        CAST(coalesce(ck.checked_with_hits, 0) AS INTEGER) AS checked_with_hits,
-       CASE WHEN coalesce(ck.checked, 0) > 0 THEN ck.checked_with_hits / ck.checked END AS hit_rate
+       CASE WHEN coalesce(ck.checked, 0) > 0 THEN ck.checked_with_hits / ck.checked END AS hit_rate,
+       CAST(coalesce(xh.hits_applications, 0) AS INTEGER) AS crosscheck_hits_applications,
+       CAST(coalesce(xh.hits_active, 0) AS INTEGER) AS crosscheck_hits_active
 FROM grid g
 LEFT JOIN first_filed ff ON ff.month = g.month AND ff.town_code = g.town_code AND ff.program = g.program
 LEFT JOIN pending pe ON pe.month = g.month AND pe.town_code = g.town_code AND pe.program = g.program
@@ -149,3 +164,4 @@ LEFT JOIN time_findings tf ON tf.month = g.month AND tf.town_code = g.town_code 
 LEFT JOIN m02_open mo ON mo.month = g.month AND mo.town_code = g.town_code AND mo.program = g.program
 LEFT JOIN received rc ON rc.month = g.month AND rc.town_code = g.town_code AND rc.program = g.program
 LEFT JOIN checked ck ON ck.month = g.month AND ck.town_code = g.town_code AND ck.program = g.program
+LEFT JOIN x_hits xh ON xh.month = g.month AND xh.town_code = g.town_code AND xh.program = g.program
