@@ -28,28 +28,54 @@ from transforms.identifiers (the one owner of masking):
 
 Tables that need no masking are copied by DuckDB alone; the others are streamed through Polars
 in batches, so memory stays bounded whatever the size of the warehouse.
+
+Periods: every month column stored as a DATE in the warehouse (`period`, `period_owed`,
+`effective_month`, ...) is text 'YYYY-MM' in the copy, like the marts' periods.
+
+Comments: every table and column carries a `COMMENT` from `publish/analyst_comments.csv`
+(docs/warehouse.md is rendered from the same file).
+
+The run that builds the copy: a report run is still `running` in the warehouse while it builds the
+copy, and finishes right after; the copy shows it `completed`, finished at the copy's build time.
+
+Rebuilding only what changed (issue 18): each table's warehouse rows get a fingerprint (row count
+and the sum of DuckDB's row hashes, with the recipe of the copy: columns, masking, code, the key;
+HMAC'd under the analyst key), kept in the copy's `meta.sources` and in the manifest. The build
+starts from a file copy of the previous analyst.duckdb and replaces only the tables whose
+fingerprint changed; `pay.payments` is fingerprinted per batch and only the batches that changed
+are deleted and copied again. A Parquet file whose table was kept, and whose own fingerprint
+(Parquet key-value metadata `jiuzhu_fingerprint`) matches, is left as it is.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import secrets
+import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+import transforms.identifiers as identifiers_module
+from core.files import atomic_target, write_text_atomic
 from core.home import Home, code_version, now_shanghai
+from core.permissions import FILE_MODE
+from publish.analyst_comments import comment_statements
 from transforms.identifiers import (
     keyed_hash_expr,
     mask_expr,
     mask_identifiers_expr,
     surname_expr,
 )
+from warehouse.audit import this_process
 from warehouse.sqlfiles import sql
 
 ID_COLUMNS = {"id_no", "head_id_no"}
@@ -58,6 +84,9 @@ DROPPED_COLUMNS = {"account_no", "account_holder"}
 KEYED_COLUMNS = {"version_id", "first_version_id", "finding_id"}
 SHORT_COLUMNS = {"run_id", "first_seen_run", "last_seen_run", "token", "seed_hex"}
 CASE_KEY = "case_key"
+# months stored as DATE in the warehouse (the first day): text 'YYYY-MM' in the copy
+PERIOD_COLUMNS = {"period", "period_owed", "effective_month", "raised_period"}
+PERIOD_FORMAT = "%Y-%m"
 # left out of the copy where they are heavy and add nothing an analyst needs
 # (the version of a payment line follows from its case and month owed)
 OMITTED = {("pay", "payments"): {"version_id", "bank"}}
@@ -67,6 +96,24 @@ SHORTEST_IDENTIFIER = 10
 BATCH_ROWS = 1_000_000
 KEY_FILE = "analyst.key"
 _HEX64 = r"^[0-9a-f]{64}$"
+ALIAS = "analyst_copy"
+# tables refreshed part by part: (schema, table) -> the part column, and the statement that deletes
+# parts from the copy (written out whole: the one table it serves is fixed)
+PARTITIONED = {
+    ("pay", "payments"): (
+        "batch_no",
+        "DELETE FROM analyst_copy.pay.payments WHERE batch_no IN (SELECT unnest(?::VARCHAR[]))",
+    ),
+}
+WHOLE = ""  # the part of meta.sources that stands for the whole table
+FINGERPRINT_KEY = "jiuzhu_fingerprint"  # Parquet key-value metadata
+COMPLETE_RUN = (
+    "UPDATE analyst_copy.audit.runs SET status = 'completed', finished_at = ? WHERE run_id = ? AND status = 'running'"
+)
+BUILDING_RUN = (
+    "SELECT run_id FROM audit.runs WHERE status = 'running' AND flow = 'report' AND pid = ? AND host = ? "
+    "AND process_start IS NOT DISTINCT FROM ? ORDER BY started_at DESC LIMIT 1"
+)
 
 
 @dataclass(frozen=True)
@@ -131,13 +178,15 @@ def _quote(identifier: str) -> str:
 def column_treatment(
     column: str, data_type: str, max_length: int | None = None, *, reference: bool = False
 ) -> str:
-    """How one column is copied: drop, id, name, keyed, short, evidence, text, as_text or keep.
+    """How one column is copied: drop, id, name, keyed, short, evidence, text, as_text, period or keep.
 
     `max_length`, the longest value of a text column, spares the scan where no value is long
     enough to hold an identifier (IDs and names are masked whatever their length). In the
     reference tables (`reference`) a name is a town's or a program's, not a person's."""
     if column in DROPPED_COLUMNS:
         return "drop"
+    if data_type == "DATE" and column in PERIOD_COLUMNS:
+        return "period"
     if data_type != "VARCHAR":
         # a list, struct, map or JSON column could carry text: copied as text and scanned
         return (
@@ -171,7 +220,7 @@ def masking_plan(
 
 def needs_masking(plan: list[tuple[str, str]]) -> bool:
     names = {c for c, _ in plan}
-    return any(t != "keep" for _, t in plan) or {"town_code", "case_no"} <= names
+    return any(t not in ("keep", "period") for _, t in plan) or {"town_code", "case_no"} <= names
 
 
 def mask_frame(frame: pl.DataFrame, plan: list[tuple[str, str]], key: bytes) -> pl.DataFrame:
@@ -238,6 +287,89 @@ def analyst_dir(home: Home) -> Path:
     return home.out / "analyst"
 
 
+# ---------------------------------------------------------------- fingerprints
+
+
+@dataclass
+class Source:
+    """One warehouse table of the copy, and the fingerprints of its rows by part."""
+
+    schema: str
+    table: str
+    columns: list[tuple[str, str]]
+    parts: dict[str, tuple[int, str]] = field(default_factory=dict)  # part -> (rows, fingerprint)
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    @property
+    def source(self) -> str:
+        return f"{_quote(self.schema)}.{_quote(self.table)}"
+
+    @property
+    def target(self) -> str:
+        return f"{ALIAS}.{_quote(self.schema)}.{_quote(self.table)}"
+
+    @property
+    def fingerprint(self) -> str:
+        return self.parts[WHOLE][1]
+
+    @property
+    def rows(self) -> int:
+        return self.parts[WHOLE][0]
+
+
+_SOURCE_ROW = "analyst_source_row"  # the alias whose hash() is the hash of a whole row
+_code_digests: dict[str, str] = {}
+
+
+def _code_digest() -> str:
+    """The code that decides what the copy holds (this module, the masking), and the versions
+    of DuckDB and Polars: a change to any of them copies every table again."""
+    if "code" not in _code_digests:
+        digest = hashlib.sha256(f"duckdb {duckdb.__version__} polars {pl.__version__}".encode())
+        for path in (Path(__file__), Path(identifiers_module.__file__)):
+            digest.update(path.read_bytes())
+        _code_digests["code"] = digest.hexdigest()
+    return _code_digests["code"]
+
+
+def _seal(key: bytes, *values: object) -> str:
+    """A keyed fingerprint: nobody without the key can test a guess of the rows against it."""
+    message = "\x1f".join(str(v) for v in values).encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def source_fingerprints(
+    con: duckdb.DuckDBPyConnection, src: Source, key: bytes, extra: str = ""
+) -> dict[str, tuple[int, str]]:
+    """(rows, fingerprint) of the table (part WHOLE) and, for a PARTITIONED table, of each part.
+
+    A fingerprint seals the row count and the sum of DuckDB's hash of every row with the recipe:
+    the columns and their types, the masking by column name, the code, and `extra`."""
+    recipe = json.dumps([src.name, masking_plan(src.columns, None, src.schema), extra, _code_digest()])
+    rel = con.table(src.source).set_alias(_SOURCE_ROW)
+    row_hash = f"coalesce(sum(hash({_SOURCE_ROW})), 0)"
+    partition = PARTITIONED.get((src.schema, src.table))
+    if partition is None:
+        rows, total = rel.aggregate(f"count(*), {row_hash}").fetchall()[0]
+        return {WHOLE: (rows, _seal(key, recipe, rows, total))}
+    column = _quote(partition[0])
+    parts = {
+        str(part): (rows, _seal(key, recipe, part, rows, total))
+        for part, rows, total in rel.aggregate(f"{column}, count(*), {row_hash}", column).fetchall()
+    }
+    whole = _seal(key, recipe, *sorted(f"{p}:{fp}" for p, (_r, fp) in parts.items()))
+    return {WHOLE: (sum(r for r, _fp in parts.values()), whole), **parts}
+
+
+def _building_run(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The report run of this process that is building the copy (still `running` in the warehouse)."""
+    found = con.execute(BUILDING_RUN, list(this_process())).fetchall()
+    return found[0][0] if found else None
+
+
 # ---------------------------------------------------------------- building
 
 
@@ -247,19 +379,25 @@ def _copy_table(
     source: str,
     plan: list[tuple[str, str]],
     key: bytes,
+    parts: tuple[str, list[str]] | None = None,
 ) -> None:
     """CREATE TABLE target from source: by DuckDB alone when nothing is masked, else streamed
-    through `mask_frame` in batches of BATCH_ROWS (the reader on its own cursor)."""
-    columns = ", ".join(
-        f"CAST({_quote(c)} AS VARCHAR) AS {_quote(c)}" if t == "as_text" else _quote(c) for c, t in plan
-    )
-    if not needs_masking(plan):
+    through `mask_frame` in batches of BATCH_ROWS (the reader on its own cursor). With `parts`
+    (a column and its values), only those rows, appended to the existing target."""
+    columns = ", ".join(_projection(c, t) for c, t in plan)
+    if parts is None and not needs_masking(plan):
         con.table(source).project(columns).create(target)  # identifiers through the relation API
         return
     reader_con = con.cursor()
     try:
-        reader = reader_con.table(source).project(columns).fetch_record_batch(BATCH_ROWS)
-        created = False
+        relation = reader_con.table(source)
+        if parts is not None:
+            column, values = parts
+            relation = relation.filter(
+                duckdb.ColumnExpression(column).isin(*(duckdb.ConstantExpression(v) for v in values))
+            )
+        reader = relation.project(columns).fetch_record_batch(BATCH_ROWS)
+        created = parts is not None
         for batch in reader:
             masked = mask_frame(pl.from_arrow(batch), plan, key)
             _write(con, target, masked, created)
@@ -269,6 +407,15 @@ def _copy_table(
             _write(con, target, mask_frame(empty, plan, key), False)
     finally:
         reader_con.close()
+
+
+def _projection(column: str, treatment: str) -> str:
+    quoted = _quote(column)
+    if treatment == "as_text":
+        return f"CAST({quoted} AS VARCHAR) AS {quoted}"
+    if treatment == "period":
+        return f"strftime({quoted}, '{PERIOD_FORMAT}') AS {quoted}"
+    return quoted
 
 
 def _write(con: duckdb.DuckDBPyConnection, target: str, frame: pl.DataFrame, append: bool) -> None:
@@ -283,53 +430,265 @@ def _write(con: duckdb.DuckDBPyConnection, target: str, frame: pl.DataFrame, app
         con.unregister("analyst_batch")
 
 
+@dataclass
+class Previous:
+    """What the previous copy holds: its tables, their fingerprints by part, when each was copied."""
+
+    tables: set[str] = field(default_factory=set)
+    parts: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)
+    copied_at: dict[str, datetime] = field(default_factory=dict)
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    # storage that DuckDB 1.1 and later open (a DuckDB 2 file opens in no 1.x client: docs/warehouse.md).
+    # ATTACH takes no bound parameters: the path is the home's own temp file, quoted by _path_literal.
+    con.execute("ATTACH '" + _path_literal(path) + "' AS analyst_copy (READ_ONLY false, STORAGE_VERSION 'v1.1.0')")
+
+
+def _open_copy(con: duckdb.DuckDBPyConnection, target: Path, tmp: Path) -> Previous:
+    """Attach `tmp` as ALIAS: a file copy of the previous copy when it has fingerprints (meta.sources),
+    else a new file."""
+    if target.exists():
+        try:
+            shutil.copyfile(target, tmp)
+            _attach(con, tmp)
+            previous = _previous(con)
+            if previous is not None:
+                return previous
+        except (duckdb.Error, OSError):
+            pass
+        with contextlib.suppress(duckdb.Error):
+            con.execute("DETACH analyst_copy")
+    tmp.unlink(missing_ok=True)  # DuckDB takes no empty file for a database: it creates its own
+    _attach(con, tmp)
+    return Previous()
+
+
+def _previous(con: duckdb.DuckDBPyConnection) -> Previous | None:
+    tables = {
+        f"{s}.{t}"
+        for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'analyst_copy'"
+        ).fetchall()
+    }
+    if not {"meta.sources", "meta.about"} <= tables:
+        return None  # a copy from before fingerprints: built again from nothing
+    previous = Previous(tables)
+    for table, part, rows, fingerprint in con.execute(
+        "SELECT table_name, part, rows, fingerprint FROM analyst_copy.meta.sources"
+    ).fetchall():
+        previous.parts.setdefault(table, {})[part] = (rows, fingerprint)
+    previous.copied_at = dict(
+        con.execute("SELECT table_name, copied_at FROM analyst_copy.meta.about").fetchall()
+    )
+    return previous
+
+
+@dataclass
+class Refresh:
+    """What one build does to each table: keep it, copy it whole, or replace some of its parts."""
+
+    kept: list[Source] = field(default_factory=list)
+    whole: list[Source] = field(default_factory=list)
+    parts: list[tuple[Source, list[str], list[str]]] = field(default_factory=list)  # (table, stale, fresh)
+    dropped: list[str] = field(default_factory=list)  # tables of the previous copy to drop
+
+    @property
+    def copied(self) -> set[str]:
+        return {s.name for s in self.whole} | {s.name for s, _st, _fr in self.parts}
+
+
+def plan_refresh(sources: list[Source], previous: Previous) -> Refresh:
+    """Keep a table whose fingerprint is unchanged; replace the changed parts of a partitioned one;
+    copy every other table whole. Tables the previous copy holds and this one does not are dropped."""
+    refresh = Refresh()
+    for src in sources:
+        before = previous.parts.get(src.name, {})
+        if src.name not in previous.tables or WHOLE not in before:
+            refresh.whole.append(src)
+        elif before[WHOLE] == src.parts[WHOLE]:
+            refresh.kept.append(src)
+        elif (src.schema, src.table) in PARTITIONED:
+            old = {p: v for p, v in before.items() if p != WHOLE}
+            new = {p: v for p, v in src.parts.items() if p != WHOLE}
+            stale = sorted(p for p in old if new.get(p) != old[p])
+            fresh = sorted(p for p in new if old.get(p) != new[p])
+            refresh.parts.append((src, stale, fresh))
+        else:
+            refresh.whole.append(src)
+    ours = {s.name for s in sources}
+    refresh.dropped = sorted((previous.tables - ours) | ({s.name for s in refresh.whole} & previous.tables))
+    return refresh
+
+
+def _apply_refresh(con: duckdb.DuckDBPyConnection, refresh: Refresh, key: bytes) -> None:
+    """Drops and deletes first, a checkpoint (their blocks are then free for what is written next),
+    then the copies."""
+    for name in refresh.dropped:
+        schema, table = name.split(".", 1)
+        con.execute(f"DROP TABLE IF EXISTS {ALIAS}.{_quote(schema)}.{_quote(table)}")
+    for src, stale, _fresh in refresh.parts:
+        if stale:
+            column, delete = PARTITIONED[(src.schema, src.table)]
+            treatment = column_treatment(column, "VARCHAR")  # the part's value as the copy holds it
+            masked = mask_frame(pl.DataFrame({column: stale}), [(column, treatment)], key)[column].to_list()
+            con.execute(delete, [sorted(set(stale) | set(masked))])
+    con.execute(f"CHECKPOINT {ALIAS}")
+    for src in refresh.whole:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {ALIAS}.{_quote(src.schema)}")
+        plan = masking_plan(src.columns, text_lengths(con, src.schema, src.table, src.columns), src.schema)
+        _copy_table(con, src.target, src.source, plan, key)
+    for src, _stale, fresh in refresh.parts:
+        if fresh:
+            plan = masking_plan(src.columns, text_lengths(con, src.schema, src.table, src.columns), src.schema)
+            _copy_table(con, src.target, src.source, plan, key, (PARTITIONED[(src.schema, src.table)][0], fresh))
+
+
+def _rows(con: duckdb.DuckDBPyConnection, target: str) -> int:
+    return con.table(target).aggregate("count(*)").fetchall()[0][0]
+
+
+def _complete_building_run(con: duckdb.DuckDBPyConnection, run_id: str | None, key: bytes, at: datetime) -> None:
+    """The copy shows the report run that builds it as completed, finished at the copy's build time."""
+    if run_id is None:
+        return
+    short = mask_frame(pl.DataFrame({"run_id": [run_id]}), [("run_id", "short")], key)["run_id"][0]
+    con.execute(COMPLETE_RUN, [at, short])
+
+
+def _write_meta(
+    con: duckdb.DuckDBPyConnection,
+    sources: list[Source],
+    rows: dict[str, int],
+    copied_at: dict[str, datetime],
+    period: str | None,
+    built_at: datetime,
+) -> None:
+    """meta.about (a row per table) and meta.sources (the fingerprints), written anew every build."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {ALIAS}.meta")
+    con.execute(f"DROP TABLE IF EXISTS {ALIAS}.meta.about")
+    con.execute(f"DROP TABLE IF EXISTS {ALIAS}.meta.sources")
+    names = [s.name for s in sources] + ["meta.about", "meta.sources"]
+    parts = [(s.name, part, n, fp) for s in sources for part, (n, fp) in sorted(s.parts.items())]
+    about = pl.DataFrame(
+        {
+            "table_name": names,
+            "rows": [rows.get(n, 0) for n in names[:-2]] + [len(names), len(parts)],
+            "period": [period] * len(names),
+            "built_at": [built_at] * len(names),
+            "code_version": [code_version()] * len(names),
+            "copied_at": [copied_at.get(n, built_at) for n in names],
+        },
+        schema_overrides={"rows": pl.Int64, "period": pl.String},
+    )
+    sources_frame = pl.DataFrame(
+        parts, schema={"table_name": pl.String, "part": pl.String, "rows": pl.Int64, "fingerprint": pl.String},
+        orient="row",
+    )
+    _write(con, f"{ALIAS}.meta.about", about, False)
+    _write(con, f"{ALIAS}.meta.sources", sources_frame, False)
+    rows["meta.about"], rows["meta.sources"] = about.height, sources_frame.height
+
+
+def _comment(con: duckdb.DuckDBPyConnection) -> None:
+    """COMMENT ON every table and column of the copy described in publish/analyst_comments.csv."""
+    present: dict[str, list[str]] = {}
+    existing: dict[tuple[str, str], str | None] = {}
+    for schema, table, column, comment in con.execute(
+        "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
+        "WHERE database_name = 'analyst_copy' ORDER BY schema_name, table_name, column_index"
+    ).fetchall():
+        present.setdefault(f"{schema}.{table}", []).append(column)
+        existing[(f"{schema}.{table}", column)] = comment
+    for schema, table, comment in con.execute(
+        "SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE database_name = 'analyst_copy'"
+    ).fetchall():
+        existing[(f"{schema}.{table}", "")] = comment
+    statements = comment_statements(ALIAS, present, existing)  # kept tables keep their comments
+    if statements:
+        con.execute(";\n".join(statements))  # one script: hundreds of statements, one call
+
+
+def _parquet_fingerprint(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
+    try:
+        found = con.execute(
+            "SELECT CAST(value AS VARCHAR) FROM parquet_kv_metadata(?) WHERE CAST(key AS VARCHAR) = ?",
+            [str(path), FINGERPRINT_KEY],
+        ).fetchall()
+    except duckdb.Error:
+        return None
+    return found[0][0] if found else None
+
+
+def _write_parquet(
+    con: duckdb.DuckDBPyConnection, folder: Path, names: list[str], fingerprints: dict[str, str], kept: set[str]
+) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Each table of the copy as out/analyst/<schema>.<table>.parquet, to a temporary file: a kept
+    table whose file carries its fingerprint is left alone. Returns (temporary, final) pairs to rename
+    and the names of every file of this copy."""
+    written: list[tuple[Path, Path]] = []
+    try:
+        for name in names:
+            final = folder / f"{name}.parquet"
+            fingerprint = fingerprints.get(name)
+            if name in kept and fingerprint and _parquet_fingerprint(con, final) == fingerprint:
+                continue
+            part = atomic_target(final)
+            written.append((part, final))
+            schema, table = name.split(".", 1)
+            metadata = f", KV_METADATA {{{FINGERPRINT_KEY}: '{fingerprint}'}}" if fingerprint else ""
+            con.execute(
+                f"COPY {ALIAS}.{_quote(schema)}.{_quote(table)} TO '{_path_literal(part)}' "
+                f"(FORMAT parquet, COMPRESSION zstd{metadata})"
+            )
+    except BaseException:
+        for part, _final in written:
+            part.unlink(missing_ok=True)
+        raise
+    return written, [f"{n}.parquet" for n in names]
+
+
 def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: str | None = None) -> dict:
-    """Rebuild warehouse/analyst.duckdb and out/analyst/*.parquet from the warehouse `con`."""
+    """Rebuild warehouse/analyst.duckdb and out/analyst/*.parquet from the warehouse `con`, copying
+    again only the tables (for pay.payments the batches) whose rows changed since the last build."""
     target = home.analyst
     target.parent.mkdir(parents=True, exist_ok=True)
     key = analyst_key(home)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     parquet_dir = analyst_dir(home)
     parquet_dir.mkdir(parents=True, exist_ok=True)
-    tables = exported_columns(con)
-    exported: list[Exported] = []
+    building_run = _building_run(con)
+    sources = [Source(schema, table, columns) for (schema, table), columns in sorted(exported_columns(con).items())]
+    for src in sources:
+        extra = f"completed:{building_run}" if src.name == "audit.runs" and building_run else ""
+        src.parts = source_fingerprints(con, src, key, extra)
+    tmp = atomic_target(target)
     written: list[tuple[Path, Path]] = []
-    alias = "analyst_copy"
     order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = false")  # lets DuckDB write the tables in parallel
-    # storage that DuckDB 1.1 and later open (a DuckDB 2 file opens in no 1.x client: docs/warehouse.md).
-    # ATTACH takes no bound parameters: the path is the home's own temp file, quoted by _path_literal.
-    con.execute("ATTACH '" + _path_literal(tmp) + "' AS analyst_copy (READ_ONLY false, STORAGE_VERSION 'v1.1.0')")
     try:
-        for (schema, table), columns in sorted(tables.items()):
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {alias}.{_quote(schema)}")
-            plan = masking_plan(columns, text_lengths(con, schema, table, columns), schema)
-            name = f"{alias}.{_quote(schema)}.{_quote(table)}"
-            _copy_table(con, name, f"{_quote(schema)}.{_quote(table)}", plan, key)
-            rows = con.table(name).aggregate("count(*)").fetchall()[0][0]
-            exported.append(Exported(schema, table, rows))
+        previous = _open_copy(con, target, tmp)
+        refresh = plan_refresh(sources, previous)
+        _apply_refresh(con, refresh, key)
+        rows = {s.name: _rows(con, s.target) for s in sources}
+        wrong = [s for s in sources if rows[s.name] != s.rows]
+        if wrong:  # a copy that does not add up (edited by hand?): those tables again, whole
+            _apply_refresh(con, Refresh(whole=wrong, dropped=[s.name for s in wrong]), key)
+            refresh.whole += wrong
+            rows.update({s.name: _rows(con, s.target) for s in wrong})
         built_at = now_shanghai()
-        about = pl.DataFrame(
-            {
-                "table_name": [e.name for e in exported],
-                "rows": [e.rows for e in exported],
-            }
-        ).with_columns(period=pl.lit(period), built_at=pl.lit(built_at), code_version=pl.lit(code_version()))
-        con.execute("CREATE SCHEMA IF NOT EXISTS analyst_copy.meta")
-        _write(con, f"{alias}.meta.about", about, False)
-        exported.append(Exported("meta", "about", about.height))
-        for e in exported:
-            final = parquet_dir / f"{e.name}.parquet"
-            part = parquet_dir / f".{e.name}.{uuid.uuid4().hex[:8]}.parquet.tmp"
-            con.execute(
-                f"COPY {alias}.{_quote(e.schema)}.{_quote(e.table)} TO '{_path_literal(part)}' "
-                "(FORMAT parquet, COMPRESSION zstd)"
-            )
-            written.append((part, final))
-        con.execute(f"CHECKPOINT {alias}")
+        if any(s.name == "audit.runs" for s in sources):
+            _complete_building_run(con, building_run, key, built_at)
+        copied = refresh.copied | {s.name for s in wrong}
+        copied_at = {s.name: previous.copied_at.get(s.name, built_at) for s in sources if s.name not in copied}
+        _write_meta(con, sources, rows, copied_at, period, built_at)
+        _comment(con)
+        names = [s.name for s in sources] + ["meta.about", "meta.sources"]
+        fingerprints = {s.name: s.fingerprint for s in sources}
+        written, files = _write_parquet(con, parquet_dir, names, fingerprints, {s.name for s in sources} - copied)
+        con.execute(f"CHECKPOINT {ALIAS}")
     except BaseException:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"DETACH {alias}")
+            con.execute(f"DETACH {ALIAS}")
         with contextlib.suppress(duckdb.Error):
             con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}")
         for part, _ in written:
@@ -337,14 +696,14 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
         raise
-    con.execute(f"DETACH {alias}")
+    con.execute(f"DETACH {ALIAS}")
     con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}")
+    os.chmod(tmp, FILE_MODE)
     os.replace(tmp, target)
-    previous = _previous_files(parquet_dir)
+    previous_files = _previous_files(parquet_dir)
     for part, final in written:
         os.replace(part, final)
-    keep = {final.name for _, final in written}
-    for name in previous - keep:
+    for name in previous_files - set(files):
         with contextlib.suppress(FileNotFoundError):
             (parquet_dir / name).unlink()
     manifest = {
@@ -352,18 +711,20 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
         "built_at": built_at.isoformat(timespec="seconds"),
         "code_version": code_version(),
         "analyst_duckdb": str(target),
-        "tables": {e.name: e.rows for e in exported},
-        "files": sorted(keep),
+        "tables": {n: rows[n] for n in names},
+        "files": sorted(files),
+        "fingerprints": fingerprints,
+        "copied": sorted(copied),
+        "kept": sorted(fingerprints.keys() - copied),
     }
-    manifest_path = parquet_dir / "manifest.json"
-    part = manifest_path.with_name(f".manifest.{uuid.uuid4().hex[:8]}.tmp")
-    part.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(part, manifest_path)
+    write_text_atomic(parquet_dir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
     return {
-        "tables": len(exported),
-        "rows": sum(e.rows for e in exported),
+        "tables": len(names),
+        "rows": sum(rows.values()),
         "path": str(target),
         "parquet_dir": str(parquet_dir),
+        "tables_copied": len(copied),
+        "tables_kept": len(sources) - len(copied),
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from helpers import REF, at, case_rows, drop_cases, ingest_all, make_id
 from core.home import Home
 from flows.close_month import close_period
 from publish.analyst import build_analyst_copy
+from publish.analyst_comments import load_comments
 from transforms.identifiers import id_is_valid, mask
+from warehouse.audit import finish_run, start_run
 from warehouse.connection import open_warehouse
 from warehouse.mart import build_marts
 
@@ -161,3 +164,159 @@ def test_rebuild_replaces_the_copy_and_only_our_stale_parquet_files(copied, tmp_
     assert summary["tables"] == len(
         json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["files"]
     )
+
+
+# ---------------------------------------------------------------- comments, periods, the building run
+
+
+def test_every_table_and_column_of_the_copy_has_the_comment_and_type_of_the_reference_file(copied):
+    comments = load_comments()
+    con = duckdb.connect(str(copied.analyst), read_only=True)
+    tables = con.execute("SELECT schema_name || '.' || table_name, comment FROM duckdb_tables()").fetchall()
+    assert {t for t, _ in tables} <= set(comments)
+    for table, comment in tables:
+        assert comment == comments[table].comment, table
+    columns = con.execute(
+        "SELECT schema_name || '.' || table_name, column_name, data_type, comment FROM duckdb_columns() "
+        "WHERE NOT internal ORDER BY schema_name, table_name, column_index"
+    ).fetchall()
+    described = {(t, c): (ty, text) for t, doc in comments.items() for c, ty, text in doc.columns}
+    missing = [(t, c) for t, c, _ty, _text in columns if (t, c) not in described]
+    assert not missing, f"add these to publish/analyst_comments.csv: {missing}"
+    for table, column, data_type, comment in columns:
+        assert (data_type, comment) == described[(table, column)], (table, column)
+
+
+def test_every_period_of_the_copy_is_text_yyyy_mm_while_the_warehouse_keeps_dates(copied):
+    con = duckdb.connect(str(copied.analyst), read_only=True)
+    typed = dict(
+        con.execute(
+            "SELECT schema_name || '.' || table_name || '.' || column_name, data_type FROM duckdb_columns() "
+            "WHERE column_name IN ('period', 'period_owed', 'effective_month', 'base_period')"
+        ).fetchall()
+    )
+    assert {"pay.batches.period", "pay.payments.period_owed", "pay.holds.period_owed",
+            "core.case_versions.effective_month", "mart.monthly_statistics.period"} <= set(typed)
+    assert set(typed.values()) == {"VARCHAR"}, typed
+    assert con.execute("SELECT DISTINCT period_owed FROM pay.payments").fetchall() == [("2025-04",)]
+    assert con.execute("SELECT DISTINCT period FROM pay.batches").fetchall() == [("2025-04",)]
+    parquet = pq.read_table(copied.out / "analyst" / "pay.payments.parquet")
+    assert str(parquet.schema.field("period_owed").type) in ("string", "large_string")
+    with open_warehouse(copied, flow="test", read_only=True) as wh:
+        kinds = wh.execute(
+            "SELECT data_type FROM information_schema.columns WHERE table_schema = 'pay' "
+            "AND table_name = 'payments' AND column_name = 'period_owed'"
+        ).fetchall()
+    assert kinds == [("DATE",)]
+
+
+def test_the_report_run_that_builds_the_copy_reads_completed_in_the_copy(copied, tmp_path):
+    home = _clone(copied, tmp_path)
+    with open_warehouse(home, flow="report") as con:
+        run_id = start_run(con, "report", date(2025, 5, 3), None, {"period": "2025-04"})
+    with open_warehouse(home, flow="report", read_only=True) as con:
+        build_analyst_copy(con, home, period="2025-04")
+    with open_warehouse(home, flow="report") as con:
+        assert con.execute("SELECT status FROM audit.runs WHERE run_id = ?", [run_id]).fetchall() == [("running",)]
+        finish_run(con, run_id, "completed", {})
+    analyst = duckdb.connect(str(home.analyst), read_only=True)
+    status, finished, built = analyst.execute(
+        "SELECT r.status, r.finished_at, a.built_at FROM audit.runs r, meta.about a "
+        "WHERE r.run_id = ? AND a.table_name = 'audit.runs'",
+        [run_id[:12]],
+    ).fetchall()[0]
+    assert status == "completed" and finished == built
+    assert analyst.execute("SELECT count(*) FROM audit.runs WHERE status = 'running'").fetchall() == [(0,)]
+
+
+# ---------------------------------------------------------------- rebuilding only what changed
+
+
+def _clone(home: Home, tmp_path: Path) -> Home:
+    root = tmp_path / "home"
+    shutil.copytree(home.root, root, ignore=shutil.ignore_patterns("*.lock", "*.lock.json"))
+    return Home(root)
+
+
+def _contents(path: Path) -> dict[str, list]:
+    con = duckdb.connect(str(path), read_only=True)
+    out = {}
+    for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall():
+        if schema != "meta":
+            out[f"{schema}.{table}"] = sorted(
+                con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall(), key=repr
+            )
+    con.close()
+    return out
+
+
+def _build(home: Home) -> dict:
+    with open_warehouse(home, flow="test", read_only=True) as con:
+        return build_analyst_copy(con, home, period="2025-04")
+
+
+def _manifest(home: Home) -> dict:
+    return json.loads((home.out / "analyst" / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_an_unchanged_rebuild_keeps_every_table_and_file_with_identical_contents(copied, tmp_path):
+    home = _clone(copied, tmp_path)
+    _build(home)
+    before = _contents(home.analyst)
+    files = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (home.out / "analyst").glob("*.parquet")}
+    summary = _build(home)
+    assert summary["tables_copied"] == 0 and summary["tables_kept"] == len(before)
+    assert _contents(home.analyst) == before
+    manifest = _manifest(home)
+    assert manifest["copied"] == [] and set(manifest["kept"]) == set(before)
+    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in (home.out / "analyst").glob("*.parquet")}
+    assert {n: v for n, v in after.items() if not n.startswith("meta.")} == {
+        n: v for n, v in files.items() if not n.startswith("meta.")
+    }
+
+
+def test_a_changed_source_is_copied_again_and_the_copy_equals_one_built_from_nothing(copied, tmp_path):
+    home = _clone(copied, tmp_path)
+    _build(home)
+    with open_warehouse(home, flow="test") as con:
+        con.execute("UPDATE pay.payments SET status = 'paid' WHERE line_no = 1")
+        con.execute("UPDATE checks.findings SET status = 'cleared' WHERE rule_id = 'X09'")
+    summary = _build(home)
+    manifest = _manifest(home)
+    assert {"pay.payments", "checks.findings"} <= set(manifest["copied"])
+    assert "core.members_current" in manifest["kept"] and summary["tables_kept"] > 0
+    analyst = duckdb.connect(str(home.analyst), read_only=True)
+    assert analyst.execute("SELECT status FROM pay.payments WHERE line_no = 1").fetchall() == [("paid",)]
+    assert analyst.execute("SELECT status FROM checks.findings WHERE rule_id = 'X09'").fetchall() == [("cleared",)]
+    analyst.close()
+    paid = pq.read_table(home.out / "analyst" / "pay.payments.parquet").to_pydict()
+    assert "paid" in paid["status"]
+    incremental = _contents(home.analyst)
+    home.analyst.unlink()
+    _build(home)
+    assert _manifest(home)["kept"] == []
+    assert _contents(home.analyst) == incremental
+
+
+def test_a_new_batch_of_payment_lines_is_added_to_the_copy_without_copying_the_others(copied, tmp_path):
+    home = _clone(copied, tmp_path)
+    _build(home)
+    with open_warehouse(home, flow="test") as con:
+        batches = [b for (b,) in con.execute("SELECT DISTINCT batch_no FROM pay.payments").fetchall()]
+        con.execute(
+            "INSERT INTO pay.payments SELECT * REPLACE ('NEW-' || batch_no AS batch_no, "
+            "period_owed + INTERVAL 1 MONTH AS period_owed) FROM pay.payments"
+        )
+    _build(home)
+    analyst = duckdb.connect(str(home.analyst), read_only=True)
+    parts = dict(analyst.execute("SELECT part, fingerprint FROM meta.sources WHERE table_name = 'pay.payments'").fetchall())
+    assert set(parts) == {""} | set(batches) | {f"NEW-{b}" for b in batches}
+    months = analyst.execute("SELECT DISTINCT period_owed FROM pay.payments ORDER BY 1").fetchall()
+    assert months == [("2025-04",), ("2025-05",)]
+    copied_at = dict(analyst.execute("SELECT table_name, copied_at < built_at FROM meta.about").fetchall())
+    assert copied_at["pay.payments"] is False and copied_at["core.members_current"] is True
+    analyst.close()
+    incremental = _contents(home.analyst)
+    home.analyst.unlink()
+    _build(home)
+    assert _contents(home.analyst) == incremental
