@@ -367,3 +367,19 @@ def ingest_inspections(
     """Every result file arrived by `as_of` and not read before."""
     candidates, _ = discover_inspections(home, as_of)
     return [ingest_inspection_file(con, home, ref, c, as_of, run_id) for c in candidates]
+
+
+def read_inspection_results(
+    con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, as_of: date, run_id: str
+) -> dict:
+    """`ingest_inspections`, told in counts: new files, unreadable ones, rows, 不属实 and S01."""
+    outcomes = [o for o in ingest_inspections(con, home, ref, as_of, run_id) if o.status != "known"]
+    return {
+        "files_new": len(outcomes),
+        "files_unreadable": sum(o.status != "loaded" for o in outcomes),
+        "rows_read": sum(o.rows_read for o in outcomes),
+        "rows_accepted": sum(o.rows_accepted for o in outcomes),
+        "rows_rejected": sum(o.rows_rejected for o in outcomes),
+        "not_true": sum(o.not_true for o in outcomes),
+        "s01": sum(o.findings for o in outcomes),
+    }

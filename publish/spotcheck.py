@@ -459,6 +459,24 @@ def render_month(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, per
     return {"manifest": str(path), "manifest_sha256": digest, "lists": [str(p) for p in lists]}
 
 
+def draw_and_publish(
+    con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, period: str, as_of: date, run_id: str
+) -> dict:
+    """Draw the month once (or find its draw) and write its lists and manifest; counts and the hash."""
+    drawn = draw_month(con, ref, period, as_of, run_id)
+    files = render_month(con, home, ref, period)
+    return {
+        "period": period,
+        "new_draw": drawn.new,
+        "drawn_on": drawn.drawn_on.isoformat(),
+        "towns": drawn.towns,
+        "population": drawn.population,
+        "selected": drawn.selected,
+        "manifest_sha256": files["manifest_sha256"],
+        "lists": len(files["lists"]),
+    }
+
+
 
 # ---------------------------------------------------------------- the mart
 

@@ -1,7 +1,7 @@
 """Spot-inspection sampling against a warehouse (SPEC §6): the population, the
 draw stored once, the files, re-runs, ratios raised for erring towns.
 
-Most tests call the flow's plain functions (flows.sample.sample_once); one
+Most tests run the flow's steps in this process (`run_sample`: sample_flow.fn); one
 runs the Prefect flow. `build_home` and friends are shared with
 tests/test_inspections.py.
 """
@@ -21,7 +21,7 @@ from python_calamine import CalamineWorkbook
 
 from core.home import SHANGHAI, Home
 from core.reference import load_reference
-from flows.sample import sample_once
+from flows.sample import sample_flow
 from intake.discover import discover
 from intake.pipeline import IngestSettings, ingest_file
 from publish.spotcheck import list_path, manifest_path
@@ -37,6 +37,11 @@ HEADER = (
     "是否保障对象,月收入"
 )
 _ids: dict[str, str] = {}
+
+
+def run_sample(home: Home, as_of: date, period: str | None = None, *, notify: bool = True) -> dict:
+    """The sample flow's steps in this process, without Prefect."""
+    return sample_flow.fn(home=str(home.root), as_of=as_of.isoformat(), period=period, notify=notify)
 
 
 def person_id(key: str) -> str:
@@ -154,7 +159,7 @@ def march_home(built, tmp_path_factory) -> Home:
     root = tmp_path_factory.mktemp("march") / "home"
     shutil.copytree(built, root)
     home = Home(root)
-    sample_once(home, date(2025, 4, 3), "2025-03")
+    run_sample(home, date(2025, 4, 3), "2025-03")
     return home
 
 
@@ -212,14 +217,14 @@ def test_lists_show_the_selected_cases_for_the_inspectors(march_home):
 def test_rerun_keeps_the_seed_and_reproduces_files_byte_for_byte(fresh):
     home = fresh
     (home.reference / "settings.csv").unlink()  # no test seed: a real one from the operating system
-    first = sample_once(home, date(2025, 4, 3), "2025-03")
+    first = run_sample(home, date(2025, 4, 3), "2025-03")
     files = sorted(manifest_path(home, "2025-03").parent.iterdir())
     before = {p.name: p.read_bytes() for p in files}
     seed = manifest(home)["seed_hex"]
     assert manifest(home)["seed_source"] == "os" and seed != TEST_SEED
     # more data arrives, then the month is sampled again
     drop(home, GUNAN, "2025-03-late.csv", [case_row("GN-99", GUNAN, 3, staff="是")], date(2025, 3, 31))
-    second = sample_once(home, date(2025, 4, 20), "2025-03")
+    second = run_sample(home, date(2025, 4, 20), "2025-03")
     assert first["sample"]["new_draw"] and not second["sample"]["new_draw"]
     assert {p.name: p.read_bytes() for p in sorted(manifest_path(home, "2025-03").parent.iterdir())} == before
     assert query(home, "SELECT count(*), min(seed_hex) FROM checks.spotcheck_draws") == [(1, seed)]
@@ -228,7 +233,7 @@ def test_rerun_keeps_the_seed_and_reproduces_files_byte_for_byte(fresh):
 
 def test_same_inputs_give_the_same_sample(tmp_path, march_home):
     other = build_home(tmp_path / "again")
-    sample_once(other, date(2025, 4, 3), "2025-03")
+    run_sample(other, date(2025, 4, 3), "2025-03")
     a, b = manifest(march_home), manifest(other)
     assert [t["selected"] for t in a["towns"]] == [t["selected"] for t in b["towns"]]
     assert (
@@ -240,20 +245,20 @@ def test_same_inputs_give_the_same_sample(tmp_path, march_home):
 def test_a_month_not_ended_cannot_be_sampled(tmp_path):
     home = Home(tmp_path).ensure()
     with pytest.raises(ValueError, match="has not ended"):
-        sample_once(home, date(2025, 3, 31), "2025-03")
+        run_sample(home, date(2025, 3, 31), "2025-03")
     assert query(home, "SELECT flow, status FROM audit.runs") == [("sample", "failed")]
 
 
 def test_default_period_is_the_previous_month(fresh):
     home = fresh
-    out = sample_once(home, date(2025, 5, 1))
+    out = run_sample(home, date(2025, 5, 1))
     assert out["sample"]["period"] == "2025-04"
     assert town_entry(manifest(home, "2025-04"), WENLONG)["population"] == ["WL-3"]
 
 
 def test_next_months_ratio_rises_for_an_erring_town(fresh):
     home = fresh
-    sample_once(home, date(2025, 4, 3), "2025-03")
+    run_sample(home, date(2025, 4, 3), "2025-03")
     drop(home, GUNAN, "2025-04.csv", [case_row(f"GN-4{i}", GUNAN, 4) for i in range(10)], date(2025, 4, 25))
     ingest_day(home, date(2025, 4, 25))
     results = home.inspections_inbox / "2025-04.csv"
@@ -268,7 +273,7 @@ def test_next_months_ratio_rises_for_an_erring_town(fresh):
     )
     ts = datetime(2025, 4, 28, 9, tzinfo=SHANGHAI).timestamp()
     os.utime(results, (ts, ts))
-    out = sample_once(home, date(2025, 5, 2), "2025-04")  # reads the results, then draws April
+    out = run_sample(home, date(2025, 5, 2), "2025-04")  # reads the results, then draws April
     assert out["inspections"]["s01"] == 2
     m = manifest(home, "2025-04")
     gunan, wenlong = town_entry(m, GUNAN), town_entry(m, WENLONG)
@@ -321,7 +326,7 @@ def test_synthetic_district_every_month_of_2025_is_sampled_and_verifies(tmp_path
         for day in [d for d in days if d < first]:
             ingest_day(home, day)
         days = [d for d in days if d >= first]
-        sample_once(home, first, shift_period(f"{first:%Y-%m}", -1), notify=False)
+        run_sample(home, first, shift_period(f"{first:%Y-%m}", -1), notify=False)
     first_approvals = query(
         home,
         "SELECT count(*) FROM core.case_versions WHERE is_first_approval AND NOT is_baseline "
