@@ -20,6 +20,8 @@ from transforms.identifiers (the one owner of masking):
   so they still join; every table with `town_code` and `case_no` gains `case_key`, the keyed
   hash of the two, which joins cases even where a case number had to be masked;
 - file hashes and run ids: the first 12 characters;
+- `batch_no`: kept as the close wrote it (`YYYYMM-<QJ or the paying town's code>-<program>-<nn>`:
+  no person in it), so batches stay apart; any other value is masked as text below;
 - `evidence_key`: a file hash shortened; one that holds an identifier (an account for X09)
   becomes a keyed hash; a plate or a property number stays;
 - every other text column, case numbers, remarks, messages and JSON included: each ID number,
@@ -83,6 +85,10 @@ NAME_COLUMNS = {"name", "payee_name", "head_name"}
 DROPPED_COLUMNS = {"account_no", "account_holder"}
 KEYED_COLUMNS = {"version_id", "first_version_id", "finding_id"}
 SHORT_COLUMNS = {"run_id", "first_seen_run", "last_seen_run", "token", "seed_hex"}
+# a batch number as the close and one-off payments write it: a month, the payer (the bureau, QJ, or the
+# paying town's 9-digit code), the program and a number; the town code would pass for an ID's digits
+BATCH_COLUMNS = {"batch_no"}
+BATCH_NO = r"^\d{6}-(QJ|\d{9})-[a-z_]+-Y?\d{2,}$"
 CASE_KEY = "case_key"
 # months stored as DATE in the warehouse (the first day): text 'YYYY-MM' in the copy
 PERIOD_COLUMNS = {"period", "period_owed", "effective_month", "raised_period"}
@@ -178,7 +184,7 @@ def _quote(identifier: str) -> str:
 def column_treatment(
     column: str, data_type: str, max_length: int | None = None, *, reference: bool = False
 ) -> str:
-    """How one column is copied: drop, id, name, keyed, short, evidence, text, as_text, period or keep.
+    """How one column is copied: drop, id, name, keyed, short, evidence, batch, text, as_text, period or keep.
 
     `max_length`, the longest value of a text column, spares the scan where no value is long
     enough to hold an identifier (IDs and names are masked whatever their length). In the
@@ -202,6 +208,8 @@ def column_treatment(
         return "short"
     if column == "evidence_key":  # the file hash for P/V findings, else a plate, property, account ...
         return "evidence"
+    if column in BATCH_COLUMNS:
+        return "batch"
     if max_length is not None and max_length < SHORTEST_IDENTIFIER:
         return "keep"
     return "text"
@@ -247,6 +255,8 @@ def mask_frame(frame: pl.DataFrame, plan: list[tuple[str, str]], key: bytes) -> 
                 .then(keyed_hash_expr(col, key))
                 .otherwise(col)
             )
+        elif treatment == "batch":
+            col = pl.when(col.str.contains(BATCH_NO)).then(col).otherwise(mask_identifiers_expr(col))
         elif treatment in ("text", "as_text"):
             col = mask_identifiers_expr(col)
         exprs.append(col.alias(name))
