@@ -168,12 +168,15 @@ def _what_if(ref: Reference, base: date) -> WhatIf:
     return WhatIf(from_month=from_month, rise_fen={k: (0 if k in dated else v) for k, v in rise.items()})
 
 
-def project(con: duckdb.DuckDBPyConnection, ref: Reference, base: date) -> pl.DataFrame:
-    """The budget projection from `base` (mart.caseload_monthly must hold base and the months before it)."""
+def project(
+    con: duckdb.DuckDBPyConnection, ref: Reference, base: date, go_live: date | None = None
+) -> pl.DataFrame:
+    """The budget projection from `base` (mart.caseload_monthly must hold base and the months before it).
+    The trend counts no month before `go_live` (a report built before go-live leaves rows behind)."""
     history = con.sql(
         sql("mart/budget_history"),
         params={
-            "first_period": period_text(add_months(base, -TREND_MONTHS)),
+            "first_period": period_text(max(add_months(base, -TREND_MONTHS), go_live or base.min)),
             "last_period": period_text(base),
         },
     ).pl()
@@ -268,7 +271,7 @@ def build_marts(
         )
         run(con, inspections)
         with registered(con, "mart_decisions", _decisions(con, ref, months)):
-            _write_tables(con, ref, last, months, periods, counts)
+            _write_tables(con, ref, last, go_live, months, periods, counts)
     run(con, "mart/drop_temps")
     counts["go_live"] = int(go_live.strftime("%Y%m"))
     return counts
@@ -278,6 +281,7 @@ def _write_tables(
     con: duckdb.DuckDBPyConnection,
     ref: Reference,
     last: date,
+    go_live: date,
     months: dict,
     periods: dict,
     counts: dict[str, int],
@@ -290,7 +294,7 @@ def _write_tables(
             run(con, f"mart/{table}", months | periods)
             counted = run(con, "mart/count_period", {"table": f"mart.{table}"} | periods)
             counts[table] = counted.fetchall()[0][0]
-        budget = project(con, ref, last)
+        budget = project(con, ref, last, go_live)
         run(con, "mart/budget_projection_clear", {"base_period": period_text(last)})
         with registered(con, "mart_budget", budget):
             run(con, "mart/budget_projection_insert")
