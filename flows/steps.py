@@ -29,7 +29,7 @@ from prefect.cache_policies import NO_CACHE
 from core.home import Home, parse_as_of
 from core.reference import Reference, load_reference
 from flows.officer_actions import apply_queued_actions
-from warehouse.audit import finish_run, start_run
+from warehouse.audit import finish_run, inputs_digest, start_run
 from warehouse.connection import open_warehouse
 
 
@@ -86,6 +86,11 @@ def reference(home: Home) -> Reference:
     files = sorted(home.reference.glob("*.csv")) if home.reference.is_dir() else []
     stamp = tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files)
     return _reference_cached(str(home.reference), stamp)
+
+
+def reference_digest(home: Home) -> str:
+    """The inputs of a run that reads only the reference tables: their fingerprint."""
+    return inputs_digest([reference(home).fingerprint()])
 
 
 @step

@@ -83,3 +83,11 @@ def write_holds(home: Home, period: str, holds: pl.DataFrame) -> Path:
 
 def write_recoveries(home: Home, period: str, recoveries: pl.DataFrame) -> Path:
     return write_workbook(payments_dir(home, period) / "应追回.xlsx", {"应追回": recoveries})
+
+
+def close_markdown(period: str, summary: dict) -> str:
+    """A close's headline figures as the Prefect artifact shows them (counts and yuan, no personal data)."""
+    return (f"# 月度发放 {period}\n\n| 项目 | 数值 |\n|---|---|\n| 新增批次 | {summary['new_batches']} |\n"
+            f"| 新增发放笔数 | {summary['new_lines']} |\n| 其中补发 | {summary['arrears_lines']} |\n"
+            f"| 新增金额（元） | {summary['new_total']} |\n| 暂停发放户数 | {summary['held_cases']} |\n"
+            f"| 应追回笔数 | {summary['recoveries']} |\n")

@@ -32,9 +32,9 @@ ROLES = {"clerk_a": ("clerk", TOWN_A), "clerk_b": ("clerk", TOWN_B), "GZ001": ("
 
 
 def close(home: Home, period: str, as_of: date) -> dict:
-    from flows.close_month import close_period
+    from flows.close_month import close_month_flow
 
-    return close_period.fn(str(home.root), period, as_of.isoformat(), False)
+    return close_month_flow.fn(home=str(home.root), period=period, as_of=as_of.isoformat(), notify=False)
 
 
 def build_home(root: Path, *, clock=time.time) -> Home:

@@ -14,7 +14,7 @@ import pytest
 from helpers import at, case_rows, drop_cases, ingest_all, make_id
 
 from core.home import Home
-from flows.close_month import close_period
+from flows.close_month import close_month_flow
 from flows.report import report_flow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,7 +63,7 @@ def page(tmp_path_factory) -> Path:
             )
         drop_cases(home, town, f"{town}.csv", rows, at(25))
     ingest_all(home, date(2025, 3, 25))
-    close_period.fn(str(home.root), "2025-04", "2025-04-01", False)
+    close_month_flow.fn(home=str(home.root), period="2025-04", as_of="2025-04-01", notify=False)
     late = ("迟报", make_id("19900101", "901"), "户主", "0")  # filed in May, one of them in error
     bad = ("错号", "50011019900101902X", "户主", "0")
     drop_cases(
@@ -78,7 +78,7 @@ def page(tmp_path_factory) -> Path:
     )
     ingest_all(home, date(2025, 5, 10))
     for month in (5, 6):
-        close_period.fn(str(home.root), f"2025-{month:02d}", f"2025-{month:02d}-20", False)
+        close_month_flow.fn(home=str(home.root), period=f"2025-{month:02d}", as_of=f"2025-{month:02d}-20", notify=False)
     report_flow.fn(home=str(home.root), as_of="2025-07-03")
     return home.out / "reports" / "2025-06" / "report.html"
 

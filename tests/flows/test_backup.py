@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from core.home import Home
 from core.reference import SHIPPED
-from flows.close_month import close_period
+from flows.close_month import close_month_flow
 from jiuzhu.cli import app
 from warehouse.audit import start_run
 from warehouse.connection import open_warehouse
@@ -44,7 +44,7 @@ def source(tmp_path_factory) -> Home:
         at(25),
     )  # a bad ID: a finding
     ingest_all(home, date(2025, 3, 25))
-    close_period.fn(str(home.root), "2025-04", "2025-04-01", False)
+    close_month_flow.fn(home=str(home.root), period="2025-04", as_of="2025-04-01", notify=False)
     (home.reference / "settings.csv").write_text(
         (SHIPPED / "settings.csv").read_text("utf-8"), encoding="utf-8"
     )

@@ -225,7 +225,7 @@ def test_a_close_killed_after_it_committed_has_its_new_holds_told_by_the_next_ru
 
     ZHANG = ("张三", make_id("19800101", "001"), "户主", "300")
 
-    from flows.close_month import close_period
+    from flows.close_month import close_month_flow
     from payments.close import run_close
     from warehouse.audit import start_run
 
@@ -239,12 +239,12 @@ def test_a_close_killed_after_it_committed_has_its_new_holds_told_by_the_next_ru
         run_id = start_run(con, "close-month", date(2025, 4, 1), None, {"period": "2025-04"})
         run_close(con, home, ref, period=date(2025, 4, 1), as_of=date(2025, 4, 1), run_id=run_id)
     # run again: the hold is not new to the warehouse any more, but it was never told
-    again = close_period.fn(str(home.root), "2025-04", "2025-04-01", True)
+    again = close_month_flow.fn(home=str(home.root), period="2025-04", as_of="2025-04-01", notify=True)
     assert again["notified"] == {GUNAN: "delivered"}
     [text] = outbox(home, GUNAN)
     [line] = items_of(text)["暂停发放"]
     assert line.startswith("- 案件 GN-1｜自2025-04起暂停发放") and "公示期未满" in line
-    close_period.fn(str(home.root), "2025-04", "2025-04-02", True)  # and only once
+    close_month_flow.fn(home=str(home.root), period="2025-04", as_of="2025-04-02", notify=True)  # and only once
     assert len(outbox(home, GUNAN)) == 1
 
 

@@ -344,7 +344,7 @@ def _another_group() -> grp.struct_group | None:
 
 
 def test_after_ingest_and_close_nothing_in_the_home_is_readable_by_others(tmp_path):
-    from flows.close_month import close_period
+    from flows.close_month import close_month_flow
 
     root = tmp_path / "h"
     group = _another_group()
@@ -358,7 +358,7 @@ def test_after_ingest_and_close_nothing_in_the_home_is_readable_by_others(tmp_pa
     drop_cases(home, "500110001", "a.csv", case_rows("GN-1", "500110001", [ZHANG]), at(25))
     drop_cases(home, "500110002", "b.csv", case_rows("WL-1", "500110002", [LI]) + ["坏行"], at(25))
     ingest_all(home, date(2025, 3, 25))
-    close_period.fn(str(home.root), "2025-04", "2025-04-01", False)
+    close_month_flow.fn(home=str(home.root), period="2025-04", as_of="2025-04-01", notify=False)
 
     payment_files = [p for p in (home.out / "payments").rglob("*") if p.is_file()]
     assert payment_files and list((home.out / "returns").rglob("*.回执.json"))

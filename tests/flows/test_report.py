@@ -17,7 +17,7 @@ from helpers import REF, at, case_rows, drop_cases, ingest_all, make_id, query
 from python_calamine import CalamineWorkbook
 
 from core.home import Home
-from flows.close_month import close_period
+from flows.close_month import close_month_flow
 from flows.report import default_period, report_flow
 from publish.report_xlsx import PUBLIC_MEASURES, TOTAL, write_public
 from transforms.suppression import crosstab_cells, protect
@@ -44,7 +44,7 @@ def reported(tmp_path_factory) -> tuple[Home, dict]:
     )
     ingest_all(home, date(2025, 3, 25))
     for month in (4, 5, 6):
-        close_period.fn(str(home.root), f"2025-{month:02d}", f"2025-{month:02d}-01", False)
+        close_month_flow.fn(home=str(home.root), period=f"2025-{month:02d}", as_of=f"2025-{month:02d}-01", notify=False)
     drop_cases(
         home,
         GUNAN,

@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.home import Home
-from flows.close_month import close_period
+from flows.close_month import close_month_flow
 from publish.analyst import analyst_key, analyst_key_path, build_analyst_copy
 from transforms.identifiers import (
     keyed_hash,
@@ -88,7 +88,7 @@ def built(tmp_path_factory) -> Home:
     ]
     drop(home, GUNAN, "台账.csv", lines, at(25))
     ingest_all(home, date(2025, 3, 25))
-    close_period.fn(str(home.root), "2025-04", "2025-04-01", False)
+    close_month_flow.fn(home=str(home.root), period="2025-04", as_of="2025-04-01", notify=False)
     with open_warehouse(home, flow="test") as con:
         build_marts(con, REF, "2025-04", "2025-04")
         build_analyst_copy(con, home, period="2025-04")

@@ -15,7 +15,7 @@ from helpers import approve as _approve
 from python_calamine import CalamineWorkbook
 
 from core.home import Home
-from flows.close_month import close_period
+from flows.close_month import close_month_flow
 from payments.actions import PaymentActionError, one_off, reissue_line, void_batch
 from warehouse.connection import open_warehouse
 
@@ -30,7 +30,7 @@ def home(tmp_path) -> Home:
 
 
 def close(home: Home, period: str, as_of: date, notify: bool = False) -> dict:
-    return close_period.fn(str(home.root), period, as_of.isoformat(), notify)
+    return close_month_flow.fn(home=str(home.root), period=period, as_of=as_of.isoformat(), notify=notify)
 
 
 def lines(home: Home, case: str | None = None):

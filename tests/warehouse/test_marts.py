@@ -16,7 +16,7 @@ import pytest
 from helpers import REF, at, case_rows, drop_cases, ingest_all, make_id, query
 
 from core.home import Home
-from flows.close_month import close_period
+from flows.close_month import close_month_flow
 from intake.discover import discover
 from intake.pipeline import IngestSettings, ingest_file
 from payments.actions import one_off, void_batch
@@ -37,7 +37,7 @@ QIAN = ("钱二", make_id("19520202", "022"), "配偶", "0")
 
 
 def close(home: Home, period: str, day: date) -> dict:
-    return close_period.fn(str(home.root), period, day.isoformat(), False)
+    return close_month_flow.fn(home=str(home.root), period=period, as_of=day.isoformat(), notify=False)
 
 
 def ingest_baseline(home: Home, as_of: date) -> None:

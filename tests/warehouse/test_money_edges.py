@@ -21,7 +21,7 @@ from python_calamine import CalamineWorkbook
 
 from checks.lifecycle import clear_finding
 from core.home import Home
-from flows.close_month import close_period
+from flows.close_month import close_month_flow
 from flows.crosscheck import run_crosscheck
 from payments.actions import PaymentActionError, one_off, record_recovery
 from warehouse.connection import open_warehouse
@@ -69,7 +69,7 @@ def drop(home: Home, town: str, name: str, rows: list[dict], when: datetime) -> 
 
 
 def close(home: Home, period: str, as_of: date) -> dict:
-    return close_period.fn(str(home.root), period, as_of.isoformat(), False)
+    return close_month_flow.fn(home=str(home.root), period=period, as_of=as_of.isoformat(), notify=False)
 
 
 def paid(home: Home, case_no: str | None = None) -> list[tuple]:
