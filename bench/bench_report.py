@@ -10,6 +10,11 @@ the official workbook, the public edition, report.html and the analyst copy
 (analyst.duckdb + Parquet).
 
     .venv/bin/python bench/bench_report.py [--cases 1000000] [--home bench-data/report]
+    .venv/bin/python bench/bench_report.py --cases 150000 --analyst-rebuilds [--reuse]
+
+`--analyst-rebuilds` times the analyst copy alone three times (issue 18): built from nothing, rebuilt
+with nothing changed, and rebuilt after one month changed (December's payment lines returned by
+the bank: paid, a few failed), with wall and CPU seconds; the report itself is not timed then.
 
 Prints the timings; never asserts them. Results go to docs/bench-report.md by hand.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import shutil
 import sys
 import time
@@ -227,11 +233,61 @@ def build_home(root: Path, cases: int) -> Home:
     return home
 
 
+# one month changed: the bank returns December's lines, a fiftieth of them failed
+BANK_RETURN = """
+UPDATE pay.payments
+SET status = CASE WHEN hash(batch_no, line_no) % 50 = 0 THEN 'failed' ELSE 'paid' END,
+    status_changed_at = TIMESTAMPTZ '2026-01-06 10:00:00+08'
+WHERE batch_no IN (SELECT batch_no FROM pay.batches WHERE period = DATE '2025-12-01') AND status = 'exported'
+"""
+
+BEFORE_RETURN = """
+UPDATE pay.payments SET status = 'exported', status_changed_at = NULL
+WHERE batch_no IN (SELECT batch_no FROM pay.batches WHERE period = DATE '2025-12-01') AND status IN ('paid', 'failed')
+"""
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process, DuckDB's included
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_analyst_rebuilds(home: Home, ref) -> None:
+    """The analyst copy from nothing, again unchanged, and after one month changed."""
+    from publish.analyst import build_analyst_copy
+    from warehouse.mart import build_marts
+
+    with open_warehouse(home, flow="bench", ref=ref) as con:
+        if not con.execute("SELECT count(*) FROM mart.monthly_statistics").fetchall()[0][0]:
+            build_marts(con, ref, "2025-01", "2025-12")
+        con.execute(BEFORE_RETURN)  # December as the close left it, so that a rerun measures the same
+
+    def build(label: str) -> None:
+        wall, cpu = time.perf_counter(), _cpu()
+        with open_warehouse(home, flow="bench", read_only=True, ref=ref) as con:
+            summary = build_analyst_copy(con, home, period="2025-12")
+        wall, cpu = time.perf_counter() - wall, _cpu() - cpu
+        print(
+            f"  {label:<34} {wall:6.1f} s wall {cpu:6.1f} s CPU   tables copied {summary.get('tables_copied', '-')}, "
+            f"kept {summary.get('tables_kept', '-')}; analyst.duckdb {home.analyst.stat().st_size / 1e6:.0f} MB"
+        )
+
+    home.analyst.unlink(missing_ok=True)
+    build("from nothing")
+    build("nothing changed")
+    with open_warehouse(home, flow="bench", ref=ref) as con:
+        con.execute(BANK_RETURN)
+    build("one month changed (bank return)")
+    build("nothing changed, again")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--home", default=str(REPO / "bench-data" / "report"))
     parser.add_argument("--reuse", action="store_true", help="reuse a warehouse built by an earlier run")
+    parser.add_argument("--analyst-rebuilds", action="store_true",
+                        help="time only the analyst copy: from nothing, unchanged, one month changed")
     args = parser.parse_args()
     root = Path(args.home)
     t0 = time.perf_counter()
@@ -241,6 +297,19 @@ def main() -> None:
         else build_home(root, args.cases)
     )
     built = time.perf_counter() - t0
+    if args.analyst_rebuilds:
+        print(
+            f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"duckdb {duckdb.__version__}, python {platform.python_version()}; load {os.getloadavg()[0]:.1f}"
+        )
+        with open_warehouse(home, flow="bench", read_only=True) as con:
+            counts = {
+                t: con.table(t).aggregate("count(*)").fetchall()[0][0]
+                for t in ("core.case_versions", "core.member_versions", "pay.payments", "checks.findings")
+            }
+        print(f"warehouse built in {built:.1f} s: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        time_analyst_rebuilds(home, load_reference(home.reference))
+        return
 
     from publish.analyst import build_analyst_copy
     from publish.monthly_report import publish_reports, refresh_marts
