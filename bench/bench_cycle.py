@@ -115,7 +115,7 @@ STAGES = {
     ("close-month", "*"): "close",
     ("sample", "*"): "sample",
     ("report", "*"): "report",
-    ("cycle", "send_queued_notices"): "notify",
+    ("cycle", "send-queued-notices"): "notify",
     ("cycle", "*"): "cycle (other tasks)",
 }
 STAGE_ORDER = [

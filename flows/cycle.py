@@ -18,52 +18,44 @@ run once for it (the scheduled `sample` and `report` deployments, or
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from core.home import Home, parse_as_of, today_shanghai
-from core.reference import load_reference
+from core.periods import previous_period
 from flows.close_month import close_month_flow
 from flows.crosscheck import crosscheck_flow
 from flows.ingest import ingest_flow
 from flows.report import report_flow
 from flows.runtime import FAILURE_LOGS, report_failure
 from flows.sample import sample_flow
+from flows.steps import audited, home_of, log, reference, step
 from flows.validate import validate_flow
 from notify.queue import flush
-from warehouse.audit import RunFailed, recorded_run
+from warehouse.audit import RunFailed, monthly_runs_done
 from warehouse.connection import open_warehouse
 
 
-def previous_period(day) -> str:
-    first = day.replace(day=1)
-    y, m = (first.year, first.month - 1) if first.month > 1 else (first.year - 1, 12)
-    return f"{y:04d}-{m:02d}"
+@step
+def flush_notices(home_root: str, cycle_id: str, as_of: str, run_id: str) -> dict[str, str]:
+    home = home_of(home_root)
+    with open_warehouse(home, flow="cycle", ref=reference(home)) as con:
+        return flush(con, home, reference(home), run_id, cycle_id, parse_as_of(as_of))
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@step(retries=2, retry_delay_seconds=5)
 def send_queued_notices(home_root: str, cycle_id: str, as_of: str) -> dict[str, str]:
-    home = Home(Path(home_root))
-    ref = load_reference(home.reference)
-    day = parse_as_of(as_of)
-    with (
-        open_warehouse(home, flow="cycle", ref=ref) as con,
-        recorded_run(con, "cycle-notify", day, None, {"cycle_id": cycle_id}) as (run_id, summary),
-    ):
-        summary["sent"] = flush(con, home, ref, run_id, cycle_id, day)
-    return summary["sent"]
+    """The cycle's last step, its own audited run: one digest per town with everything queued."""
+    with audited("cycle-notify", home_root, as_of, {"cycle_id": cycle_id}) as run:
+        run.summary["sent"] = run(flush_notices, home_root, cycle_id, as_of, run.run_id)
+    return run.summary["sent"]
 
 
-@task(cache_policy=NO_CACHE)
+@step
 def periods_done(home_root: str, period: str) -> list[str]:
     """Which monthly flows (sample, report) already completed for `period`."""
-    with open_warehouse(Home(Path(home_root)), flow="cycle") as con:
-        rows = con.execute(
-            "SELECT DISTINCT flow FROM audit.runs WHERE status = 'completed' AND flow IN ('sample', 'report') "
-            "AND json_extract_string(params_json, '$.period') = ?", [period]).fetchall()
-    return sorted(r[0] for r in rows)
+    with open_warehouse(home_of(home_root), flow="cycle") as con:
+        return monthly_runs_done(con, period)
 
 
 def failed_steps(as_of: str, steps: dict, failed: list[str]) -> RunFailed:
@@ -90,12 +82,10 @@ def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | 
                parse_workers: int = 0, dask_address: str | None = None) -> dict:
     """One district cycle. `period`: the month to close (default: this month, from the close day on).
     `parse_workers` / `dask_address`: the ingest's parse-only work on a Dask cluster (docs/scaling.md)."""
-    log = get_run_logger()
-    h = Home.resolve(home).require()
-    home = str(h.root)
+    home = str(Home.resolve(home).require().root)
     day = parse_as_of(as_of) or today_shanghai()
     as_of = day.isoformat()
-    ref = load_reference(h.reference)
+    ref = reference(home_of(home))
     cycle_id = uuid.uuid4().hex
     close_day = ref.setting_int("close_day_of_month", 25)
     steps: dict[str, object] = {}
@@ -118,7 +108,7 @@ def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | 
     steps["notify"] = send_queued_notices(home, cycle_id, as_of, return_state=True)
     outcome = {name: state.type.value for name, state in steps.items()}
     failed = [name for name, state in steps.items() if state.is_failed() or state.is_crashed()]
-    log.info("cycle %s (%s): %s", cycle_id, as_of, outcome)
+    log().info("cycle %s (%s): %s", cycle_id, as_of, outcome)
     if failed:
         raise failed_steps(as_of, steps, failed)
     return {"cycle_id": cycle_id, "as_of": as_of, "steps": outcome}

@@ -59,6 +59,17 @@ def failure_details(exc: object, message: str | None = None) -> str:
     return text
 
 
+def failed_files(failed: dict[str, BaseException], files: int, run_id: str):
+    """An ingest whose files got no receipt: the one line, the tracebacks; the other files were loaded."""
+    from warehouse.audit import RunFailed
+
+    first, exc = next(iter(failed.items()))
+    more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+    return RunFailed(f"ingest failed: {len(failed)} of {files} file(s) got no receipt ({first}: "
+                     f"{type(exc).__name__}{more}); the other files were loaded; audit.runs run {run_id}",
+                     "\n".join(f"--- {rel}\n{failure_details(e)}" for rel, e in failed.items()))
+
+
 def report_failure(flow, flow_run, state) -> None:
     """Prefect on_failure hook: write the details, tell the district (top-level runs). Never raises."""
     import logging

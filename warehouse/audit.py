@@ -246,3 +246,10 @@ def write_failure_log(home, flow: str, label: str, text: str) -> Path | None:
         except FileExistsError:
             continue
     return None
+
+
+def monthly_runs_done(con: duckdb.DuckDBPyConnection, period: str) -> list[str]:
+    """Which monthly flows (sample, report) already completed for `period` (the cycle runs each once)."""
+    from warehouse.sqlfiles import sql
+
+    return [r[0] for r in con.execute(sql("audit/monthly_runs_done"), {"period": period}).fetchall()]
