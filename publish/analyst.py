@@ -661,8 +661,7 @@ def _write_parquet(
 def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: str | None = None) -> dict:
     """Rebuild warehouse/analyst.duckdb and out/analyst/*.parquet from the warehouse `con`, copying
     again only the tables (for pay.payments the batches) whose rows changed since the last build."""
-    target = home.analyst
-    target.parent.mkdir(parents=True, exist_ok=True)
+    home.analyst.parent.mkdir(parents=True, exist_ok=True)
     key = analyst_key(home)
     parquet_dir = analyst_dir(home)
     parquet_dir.mkdir(parents=True, exist_ok=True)
@@ -671,7 +670,42 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
     for src in sources:
         extra = f"completed:{building_run}" if src.name == "audit.runs" and building_run else ""
         src.parts = source_fingerprints(con, src, key, extra)
-    tmp = atomic_target(target)
+    tmp = atomic_target(home.analyst)
+    built = _build(con, home.analyst, tmp, sources, key, building_run, period, parquet_dir)
+    _publish(built, tmp, home.analyst, parquet_dir, sources, period)
+    return {
+        "tables": len(built.files),
+        "rows": sum(built.rows.values()),
+        "path": str(home.analyst),
+        "parquet_dir": str(parquet_dir),
+        "tables_copied": len(built.copied),
+        "tables_kept": len(sources) - len(built.copied),
+    }
+
+
+@dataclass
+class Built:
+    """A copy built into its temporary file, with its Parquet files waiting to be renamed."""
+
+    rows: dict[str, int]
+    copied: set[str]
+    built_at: datetime
+    written: list[tuple[Path, Path]]  # (temporary, final) Parquet files
+    files: list[str]  # every Parquet file of this copy
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection,
+    target: Path,
+    tmp: Path,
+    sources: list[Source],
+    key: bytes,
+    building_run: str | None,
+    period: str | None,
+    parquet_dir: Path,
+) -> Built:
+    """The copy in `tmp` (attached, refreshed, described, checkpointed, detached) and its Parquet files
+    under temporary names; on any error, nothing is left behind."""
     written: list[tuple[Path, Path]] = []
     order = con.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
     con.execute("SET preserve_insertion_order = false")  # lets DuckDB write the tables in parallel
@@ -683,7 +717,6 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
         wrong = [s for s in sources if rows[s.name] != s.rows]
         if wrong:  # a copy that does not add up (edited by hand?): those tables again, whole
             _apply_refresh(con, Refresh(whole=wrong, dropped=[s.name for s in wrong]), key)
-            refresh.whole += wrong
             rows.update({s.name: _rows(con, s.target) for s in wrong})
         built_at = now_shanghai()
         if any(s.name == "audit.runs" for s in sources):
@@ -696,46 +729,47 @@ def build_analyst_copy(con: duckdb.DuckDBPyConnection, home: Home, *, period: st
         fingerprints = {s.name: s.fingerprint for s in sources}
         written, files = _write_parquet(con, parquet_dir, names, fingerprints, {s.name for s in sources} - copied)
         con.execute(f"CHECKPOINT {ALIAS}")
+        con.execute(f"DETACH {ALIAS}")
     except BaseException:
         with contextlib.suppress(duckdb.Error):
             con.execute(f"DETACH {ALIAS}")
-        with contextlib.suppress(duckdb.Error):
-            con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}")
         for part, _ in written:
             part.unlink(missing_ok=True)
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
             leftover.unlink(missing_ok=True)
         raise
-    con.execute(f"DETACH {ALIAS}")
-    con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}")
-    os.chmod(tmp, FILE_MODE)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}")
+    return Built(rows, copied, built_at, written, files)
+
+
+def _publish(
+    built: Built, tmp: Path, target: Path, parquet_dir: Path, sources: list[Source], period: str | None
+) -> None:
+    """Rename the copy and its new Parquet files into place, remove the files of tables no longer
+    exported (by the previous manifest), and write the manifest last."""
+    os.chmod(tmp, FILE_MODE)  # DuckDB made the file; the home's mode, as atomic_target gives
     os.replace(tmp, target)
     previous_files = _previous_files(parquet_dir)
-    for part, final in written:
+    for part, final in built.written:
         os.replace(part, final)
-    for name in previous_files - set(files):
+    for name in previous_files - set(built.files):
         with contextlib.suppress(FileNotFoundError):
             (parquet_dir / name).unlink()
+    fingerprints = {s.name: s.fingerprint for s in sources}
     manifest = {
         "period": period,
-        "built_at": built_at.isoformat(timespec="seconds"),
+        "built_at": built.built_at.isoformat(timespec="seconds"),
         "code_version": code_version(),
         "analyst_duckdb": str(target),
-        "tables": {n: rows[n] for n in names},
-        "files": sorted(files),
+        "tables": built.rows,
+        "files": sorted(built.files),
         "fingerprints": fingerprints,
-        "copied": sorted(copied),
-        "kept": sorted(fingerprints.keys() - copied),
+        "copied": sorted(built.copied),
+        "kept": sorted(fingerprints.keys() - built.copied),
     }
     write_text_atomic(parquet_dir / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
-    return {
-        "tables": len(names),
-        "rows": sum(rows.values()),
-        "path": str(target),
-        "parquet_dir": str(parquet_dir),
-        "tables_copied": len(copied),
-        "tables_kept": len(sources) - len(copied),
-    }
 
 
 def _previous_files(folder: Path) -> set[str]:
