@@ -23,12 +23,12 @@ from publish.files import write_text
 from publish.report_xlsx import (
     BUREAU,
     DEFINITIONS,
-    MEASURES,
     TITLE,
     budget_table,
+    district_row,
     period_frame,
     report_dir,
-    total_row,
+    rule_table,
 )
 from warehouse.mart import ReportData
 
@@ -331,129 +331,114 @@ def _series_by_program(
     return [*out, ("合计", total)]
 
 
+def _district_series(data: ReportData, column: str) -> list:
+    """The district's figure over all programs per month of data.months (None when not held)."""
+    by = dict(data.district_total.select("period", column).iter_rows()) if data.district_total.height else {}
+    return [by.get(m) for m in data.months]
+
+
 def _rates(data: ReportData) -> list[Series]:
-    d = data.district.group_by("period").agg(
-        pl.col("versions_rejected").sum(),
-        pl.col("versions_submitted").sum(),
-        pl.col("checked_with_hits").sum(),
-        pl.col("checked").sum(),
-    )
-    by = {r["period"]: r for r in d.iter_rows(named=True)}
-    rejected = [
-        (by[m]["versions_rejected"] / by[m]["versions_submitted"])
-        if m in by and by[m]["versions_submitted"]
-        else None
-        for m in data.months
+    return [
+        ("校验退回率", _district_series(data, "rejection_rate")),
+        (HIT_RATE, _district_series(data, "hit_rate")),
     ]
-    hits = [
-        (by[m]["checked_with_hits"] / by[m]["checked"]) if m in by and by[m]["checked"] else None
-        for m in data.months
-    ]
-    return [("校验退回率", rejected), ("核对命中率", hits)]
 
 
-def render(data: ReportData) -> str:
-    frame = period_frame(data)
-    keys = (
-        "households_opening",
-        "households_new",
-        "households_exits",
-        "households_closing",
-        "persons_closing",
-        "money_owed_closing",
-        "money_paid",
-        "money_paid_arrears",
-        "held_cases",
-        "decisions",
-        "denials",
-        "versions_rejected",
-        "versions_submitted",
-        "checked",
-        "checked_with_hits",
-        "crosscheck_hits",
-        "clearings",
-        "decision_days_total",
-    )
-    grand = {k: frame[k].sum() for k in keys}
-    rejection = (
-        grand["versions_rejected"] / grand["versions_submitted"] if grand["versions_submitted"] else None
-    )
-    hit = grand["checked_with_hits"] / grand["checked"] if grand["checked"] else None
-    days = grand["decision_days_total"] / grand["decisions"] if grand["decisions"] else None
+HIT_RATE = "申请核对命中率（申请件）"
+
+
+def _tiles(data: ReportData) -> str:
+    """The headline figures of the month, the district over all programs (mart rows)."""
+    d = district_row(data)
+
+    def n(key: str) -> int:
+        return d.get(key) or 0
+
+    days, rejection, hit = d.get("decision_days_avg"), d.get("rejection_rate"), d.get("hit_rate")
     tiles = [
-        ("期末在保户数", grouped(grand["households_closing"]), "户"),
-        ("期末保障人数", grouped(grand["persons_closing"]), "人"),
+        ("期末在保户数", grouped(n("households_closing")), "户"),
+        ("期末保障人数", grouped(n("persons_closing")), "人"),
         (
             "本月发放金额",
-            grouped(grand["money_paid"]),
-            f"元（其中补发 {grouped(grand['money_paid_arrears'])}）",
+            grouped(d.get("money_paid", Decimal(0))),
+            f"元（其中补发 {grouped(d.get('money_paid_arrears', Decimal(0)))}）",
         ),
-        ("新增 / 退出", f"{grand['households_new']:,} / {grand['households_exits']:,}", "户"),
+        ("新增 / 退出", f"{n('households_new'):,} / {n('households_exits'):,}", "户"),
         ("平均办理", "—" if days is None else f"{days:.1f}", "个工作日"),
+        ("校验退回率", "—" if rejection is None else percent(rejection), f"退回 {n('versions_rejected'):,} 件"),
         (
-            "校验退回率",
-            "—" if rejection is None else percent(rejection),
-            f"退回 {grand['versions_rejected']:,} 件",
+            HIT_RATE,
+            "—" if hit is None else percent(hit),
+            f"有命中的申请 {n('checked_with_hits'):,} / 核对申请 {n('checked'):,} 件",
         ),
-        ("核对命中率", "—" if hit is None else percent(hit), f"命中 {grand['crosscheck_hits']:,} 条"),
-        ("暂停发放", grouped(grand["held_cases"]), "户"),
+        (
+            "核对命中（条）",
+            f"{n('crosscheck_hits_applications'):,} / {n('crosscheck_hits_active'):,}",
+            "申请件 / 在保户",
+        ),
+        ("暂停发放", grouped(n("held_cases")), f"户（本月暂停 {grouped(d.get('held_amount', Decimal(0)))} 元）"),
+        (
+            "此前月份仍暂停",
+            grouped(n("held_outstanding_months")),
+            f"月（{grouped(d.get('held_outstanding_amount', Decimal(0)))} 元）",
+        ),
     ]
-    tiles_html = "".join(
+    return "".join(
         f'<div class="tile"><div class="k">{esc(k)}</div><div class="v">{esc(v)}</div>'
         f'<div class="u">{esc(u)}</div></div>'
         for k, v, u in tiles
     )
 
-    labels = dict(data.programs.select("program", "program_label").iter_rows())
-    movement_rows = []
-    for program, label in labels.items():
-        t = total_row(frame.filter(pl.col("program") == program), MEASURES)
-        movement_rows.append(
-            [
-                label,
-                t.get("households_opening"),
-                t.get("households_new"),
-                t.get("households_exits"),
-                t.get("households_closing"),
-                t.get("persons_closing"),
-                t.get("money_owed_closing"),
-                t.get("money_paid"),
-                t.get("money_paid_arrears"),
-            ]
-        )
-    t = total_row(frame, MEASURES)
-    movement = _table(
-        [
-            "类别",
-            "期初户数",
-            "新增户数",
-            "退出户数",
-            "期末户数",
-            "期末人数",
-            "期末月应发（元）",
-            "发放金额（元）",
-            "其中补发（元）",
-        ],
-        movement_rows,
-        [
-            "合计",
-            t.get("households_opening"),
-            t.get("households_new"),
-            t.get("households_exits"),
-            t.get("households_closing"),
-            t.get("persons_closing"),
-            t.get("money_owed_closing"),
-            t.get("money_paid"),
-            t.get("money_paid_arrears"),
-        ],
-    )
 
+MOVEMENT = (
+    ("households_opening", "期初户数"),
+    ("households_new", "新增户数"),
+    ("households_exits", "退出户数"),
+    ("households_closing", "期末户数"),
+    ("persons_closing", "期末人数"),
+    ("money_owed_closing", "期末月应发（元）"),
+    ("money_paid", "发放金额（元）"),
+    ("money_paid_arrears", "其中补发（元）"),
+    ("held_amount", "本月暂停金额（元）"),
+    ("held_outstanding_amount", "此前月份仍暂停（元）"),
+)
+
+
+def _movement(data: ReportData) -> str:
+    """Households, persons and money per program, the district's mart rows, and their 合计."""
+    rows = [
+        [label, *(district_row(data, program).get(k) for k, _ in MOVEMENT)]
+        for program, label in data.programs.select("program", "program_label").iter_rows()
+    ]
+    total = district_row(data)
+    return _table(["类别", *(h for _, h in MOVEMENT)], rows, ["合计", *(total.get(k) for k, _ in MOVEMENT)])
+
+
+def _trend_note(data: ReportData) -> str:
+    if not data.before_go_live:
+        return ""
+    return f"上线月份为{data.go_live}，此前月份（{'、'.join(data.before_go_live)}）的统计不列入趋势。"
+
+
+def _trend_charts(data: ReportData) -> list[str]:
+    """The 12 months (from go-live on), the towns of the month, the rates."""
     months = [_label(m) for m in data.months]
-    charts = [
+    note = _trend_note(data)
+    labels = dict(data.programs.select("program", "program_label").iter_rows())
+    towns = data.towns.select("town_code", "town_name").rows()
+    frame = period_frame(data)
+    by_town = {(r["town_code"], r["program"]): r["households_closing"] for r in frame.iter_rows(named=True)}
+    return [
         line_chart(
-            "trend-caseload", "近12个月在保户数", months, _series_by_program(data, "households_closing")
+            "trend-caseload",
+            "近12个月在保户数",
+            months,
+            _series_by_program(data, "households_closing"),
+            note=note,
         ),
-        line_chart("trend-persons", "近12个月保障人数", months, _series_by_program(data, "persons_closing")),
+        line_chart(
+            "trend-persons", "近12个月保障人数", months, _series_by_program(data, "persons_closing"), note=note
+        ),
         bar_chart(
             "trend-money",
             "近12个月发放金额（元，按批次月份）",
@@ -463,11 +448,8 @@ def render(data: ReportData) -> str:
                 ("补发", [float(x) for x in _district_sum(data, "money_paid_arrears")]),
                 ("一次性", [float(x) for x in _district_sum(data, "money_paid_one_off")]),
             ],
+            note=note,
         ),
-    ]
-    towns = data.towns.select("town_code", "town_name").rows()
-    by_town = {(r["town_code"], r["program"]): r["households_closing"] for r in frame.iter_rows(named=True)}
-    charts.append(
         hbar_chart(
             "town-comparison",
             f"各镇街在保户数（{data.period}）",
@@ -476,63 +458,111 @@ def render(data: ReportData) -> str:
                 (label, [by_town.get((code, program), 0) for code, _ in towns])
                 for program, label in labels.items()
             ],
-        )
-    )
-    charts.append(line_chart("rates", "近12个月校验退回率与核对命中率", months, _rates(data), fmt=percent))
+        ),
+        line_chart(
+            "rates", f"近12个月校验退回率与{HIT_RATE}", months, _rates(data), fmt=percent, note=note
+        ),
+    ]
+
+
+def _budget_section(data: ReportData) -> tuple[str, str]:
+    """(the projection chart, the per-program table), empty without a projection."""
     budget = budget_table(data)
-    budget_html = ""
-    if budget.height:
-        periods = sorted(set(budget["period"].to_list()))
-        base = budget.filter(pl.col("scenario") == "base").group_by("period").agg(pl.col("money").sum())
-        what = budget.filter(pl.col("scenario") == "what_if").group_by("period").agg(pl.col("money").sum())
-        base_m, what_m = dict(base.iter_rows()), dict(what.iter_rows())
-        series: list[Series] = [("现行标准", [float(base_m.get(p, 0)) for p in periods])]
-        if what_m:
-            series.append(("标准提高（假设）", [float(what_m.get(p, 0)) for p in periods]))
-        by_program = (
-            budget.filter(pl.col("scenario") == "base")
-            .group_by("program")
-            .agg(pl.col("money").sum(), pl.col("households").last(), pl.col("persons").last())
+    if not budget.height:
+        return "", ""
+    labels = dict(data.programs.select("program", "program_label").iter_rows())
+    periods = sorted(set(budget["period"].to_list()))
+    base = budget.filter(pl.col("scenario") == "base").group_by("period").agg(pl.col("money").sum())
+    what = budget.filter(pl.col("scenario") == "what_if").group_by("period").agg(pl.col("money").sum())
+    base_m, what_m = dict(base.iter_rows()), dict(what.iter_rows())
+    series: list[Series] = [("现行标准", [float(base_m.get(p, 0)) for p in periods])]
+    if what_m:
+        series.append(("标准提高（假设）", [float(what_m.get(p, 0)) for p in periods]))
+    rise = data.budget.filter((pl.col("scenario") == "what_if") & (pl.col("standard_rise") > 0)).sort("period")
+    note = "标准提高情形：已公布的标准提高已计入现行标准，不再另加。" if what_m else ""
+    if rise.height:
+        parts = rise.group_by("program").agg(pl.col("standard_rise").first()).sort("program")
+        note = f"假设自{rise['period'][0]}起标准提高：" + "，".join(
+            f"{labels.get(p, p)} {v} 元/人·月" for p, v in parts.iter_rows()
         )
-        rows = [[labels.get(p, p), h, n, m] for p, m, h, n in by_program.sort("program").iter_rows()]
-        rise = data.budget.filter((pl.col("scenario") == "what_if") & (pl.col("standard_rise") > 0)).sort(
-            "period"
-        )
-        note = ""
-        if rise.height:
-            parts = rise.group_by("program").agg(pl.col("standard_rise").first()).sort("program")
-            note = f"假设自{rise['period'][0]}起标准提高：" + "，".join(
-                f"{labels.get(p, p)} {v} 元/人·月" for p, v in parts.iter_rows()
+    chart = line_chart(
+        "budget",
+        f"未来12个月资金需求预测（元/月，基数月{data.period}）",
+        [_label(p) for p in periods],
+        series,
+        dashed={"标准提高（假设）"},
+        note=note,
+    )
+    by_program = (
+        budget.filter(pl.col("scenario") == "base")
+        .group_by("program")
+        .agg(pl.col("money").sum(), pl.col("households").last(), pl.col("persons").last())
+    )
+    rows = [[labels.get(p, p), h, n, m] for p, m, h, n in by_program.sort("program").iter_rows()]
+    table = _table(
+        ["类别", "第12个月户数", "第12个月人数", "12个月合计（元，现行标准）"],
+        rows,
+        ["合计", sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)],
+    )
+    return chart, table
+
+
+def _rule_tables(data: ReportData) -> str:
+    """Per rule, the district's month: versions and files rejected (P, V), cross-check hits
+    (X) and the findings raised, cleared and open of every rule."""
+    rules = rule_table(data)
+    if not rules.height:
+        return '<p class="note">本月无校验退回、核对命中或问题解除。</p>'
+    parts = []
+    rejected = rules.filter(pl.col("rejected") > 0)
+    if rejected.height:
+        rows = [[r["rule_id"], r["title"], r["rejected"], r["files"]] for r in rejected.iter_rows(named=True)]
+        parts.append("<h3>数据校验退回（按规则）</h3>")
+        parts.append(
+            _table(
+                ["规则", "问题", "退回件数（版本与文件）", "其中整份文件"],
+                rows,
+                ["合计", "", sum(r[2] for r in rows), sum(r[3] for r in rows)],
             )
-        charts.append(
-            line_chart(
-                "budget",
-                f"未来12个月资金需求预测（元/月，基数月{data.period}）",
-                [_label(p) for p in periods],
-                series,
-                dashed={"标准提高（假设）"},
-                note=note,
+        )
+    hits = rules.filter(pl.col("rule_id").str.starts_with("X") & (pl.col("raised") > 0))
+    if hits.height:
+        rows = [[r["rule_id"], r["title"], r["raised"]] for r in hits.iter_rows(named=True)]
+        parts.append("<h3>信息核对命中（按规则，新发现条数）</h3>")
+        parts.append(_table(["规则", "问题", "命中条数"], rows, ["合计", "", sum(r[2] for r in rows)]))
+    moved = rules.filter((pl.col("raised") + pl.col("cleared") + pl.col("open_at_end")) > 0)
+    if moved.height:
+        keys = ("raised", "cleared_auto", "cleared_officer", "confirmed", "cleared", "open_at_end")
+        rows = [[r["rule_id"], r["title"], *(r[k] for k in keys)] for r in moved.iter_rows(named=True)]
+        parts.append("<h3>问题发现与解除（按规则）</h3>")
+        parts.append(
+            _table(
+                ["规则", "问题", "新发现", "自动解除", "人工解除", "复核确认", "解除合计", "月末未解决"],
+                rows,
+                ["合计", "", *(sum(r[i] for r in rows) for i in range(2, 2 + len(keys)))],
             )
         )
-        budget_html = _table(
-            ["类别", "第12个月户数", "第12个月人数", "12个月合计（元，现行标准）"],
-            rows,
-            ["合计", sum(r[1] for r in rows), sum(r[2] for r in rows), sum(r[3] for r in rows)],
-        )
-    inspection_html = _inspection_table(data, towns)
-    definitions = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in DEFINITIONS)
+    return "".join(parts)
+
+
+def render(data: ReportData) -> str:
+    """The page: headline tiles, movement, charts, per-rule tables, budget, inspections, definitions."""
+    budget_chart, budget_html = _budget_section(data)
+    charts = _trend_charts(data) + ([budget_chart] if budget_chart else [])
+    towns = data.towns.select("town_code", "town_name").rows()
     y, m = data.period.split("-")
     return PAGE.format(
         title=esc(f"{TITLE}（{y}年{int(m)}月）"),
         bureau=esc(BUREAU),
         period=esc(data.period),
         as_of=esc(f"{data.as_of:%Y-%m-%d}"),
-        tiles=tiles_html,
-        movement=movement,
+        tiles=_tiles(data),
+        movement=_movement(data),
         charts="".join(charts),
+        rules=_rule_tables(data),
         budget=budget_html,
-        inspection=inspection_html,
-        definitions=definitions,
+        inspection=_inspection_table(data, towns),
+        definitions="".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in DEFINITIONS),
         font=FONT,
     )
 
@@ -565,10 +595,10 @@ PAGE = """<!DOCTYPE html>
 <title>{title}</title>
 <style>
 body {{ font-family: {font}; margin: 24px auto; max-width: 1180px; color: #222; background: #fff; }}
-h1 {{ font-size: 22px; margin: 0 0 4px; }} h2 {{ font-size: 17px; margin: 28px 0 10px; border-left: 4px solid #2F5597;
+h1 {{ font-size: 22px; margin: 0 0 4px; }} h3 {{ font-size: 15px; margin: 16px 0 6px; }} h2 {{ font-size: 17px; margin: 28px 0 10px; border-left: 4px solid #2F5597;
 padding-left: 8px; }}
 .sub {{ color: #555; font-size: 13px; }}
-.tiles {{ display: grid; grid-template-columns: repeat(4, 1fr); gap: 10px; margin-top: 16px; }}
+.tiles {{ display: grid; grid-template-columns: repeat(5, 1fr); gap: 10px; margin-top: 16px; }}
 .tile {{ border: 1px solid #D9D9D9; border-radius: 6px; padding: 10px 12px; background: #F7F9FC; }}
 .tile .k {{ font-size: 13px; color: #555; }} .tile .v {{ font-size: 22px; font-weight: bold; margin: 4px 0; }}
 .tile .u {{ font-size: 12px; color: #777; }}
@@ -592,6 +622,8 @@ dl {{ font-size: 13px; }} dt {{ font-weight: bold; margin-top: 6px; }} dd {{ mar
 {movement}
 <h2>图表</h2>
 <div class="charts">{charts}</div>
+<h2>校验退回、核对命中与问题解除（按规则）</h2>
+{rules}
 <h2>资金需求预测</h2>
 {budget}
 <h2>新批准案件入户抽查</h2>

@@ -5,9 +5,12 @@ counts suppressed (transforms.suppression).
 Laid out the way a bureau sends a report: a title and the reporting unit on
 top, Chinese headers (grouped), a sheet per program with the towns as rows and
 a 合计 (district total) row, number formats for counts, yuan, days and rates,
-and the header frozen. Every figure comes from the mart tables (ReportData);
-totals are sums of the towns, and averages and rates are recomputed from the
-summed counts. Files are written to a temporary name and renamed into place.
+and the header frozen. Every figure comes from the mart tables (ReportData):
+averages and rates are the mart rows' own (a town's, the district's per program in
+mart.district_monthly; over all programs warehouse.mart.sum_with_ratios). Printed
+landscape, fit to the page width (A3 when wide; the widest sheets in column bands
+with the towns repeated), header rows repeated on every page. Files are written to a
+temporary name and renamed into place.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from core.files import atomic_target
 from core.home import Home
 from transforms.catalogue import RULES
 from transforms.suppression import COMPLEMENT_MARK, crosstab_cells, primary_mark
-from warehouse.mart import TREND_MONTHS, ReportData
+from warehouse.mart import RATIOS, TREND_MONTHS, ReportData, sum_with_ratios
 
 FIXED_CREATED = datetime(2000, 1, 1)
 BUREAU = "綦江区民政局"
@@ -45,14 +48,7 @@ class Col:
     group: str = ""
 
 
-# averages and rates of a total row: numerator / denominator of summed columns
-RATIOS = {
-    "decision_days_avg": ("decision_days_total", "decisions"),
-    "rejection_rate": ("versions_rejected", "versions_submitted"),
-    "hit_rate": ("checked_with_hits", "checked"),
-    "inspection_error_rate": ("inspection_not_true", "inspection_inspected"),
-}
-
+BLANK = "blank"  # a cell left empty on purpose (a total that would mean nothing)
 MEASURES: tuple[Col, ...] = (
     Col("households_opening", "期初户数", "count", "户数（户）"),
     Col("households_new", "新增户数", "count", "户数（户）"),
@@ -84,7 +80,9 @@ MEASURES: tuple[Col, ...] = (
     Col("money_paid_one_off", "其中：一次性", "money", "本月发放（按批次月份，元）"),
     Col("money_failed", "银行退回失败", "money", "本月发放（按批次月份，元）"),
     Col("held_cases", "暂停发放户数", "count", "暂停与追回"),
-    Col("held_amount", "暂停金额（元）", "money", "暂停与追回"),
+    Col("held_amount", "本月暂停金额（元）", "money", "暂停与追回"),
+    Col("held_outstanding_months", "此前月份仍暂停（月数）", "count", "暂停与追回"),
+    Col("held_outstanding_amount", "此前月份仍暂停金额（元）", "money", "暂停与追回"),
     Col("recoveries", "应追回笔数", "count", "暂停与追回"),
     Col("recovery_amount", "应追回金额（元）", "money", "暂停与追回"),
     Col("cases_first_filed", "新报送案件", "count", "审核审批"),
@@ -99,10 +97,12 @@ MEASURES: tuple[Col, ...] = (
     Col("versions_submitted", "报送案件版本", "count", "数据校验"),
     Col("versions_rejected", "退回版本", "count", "数据校验"),
     Col("rejection_rate", "退回率", "rate", "数据校验"),
-    Col("checked", "核对申请", "count", "信息核对"),
-    Col("checked_with_hits", "有命中申请", "count", "信息核对"),
-    Col("hit_rate", "命中率", "rate", "信息核对"),
-    Col("crosscheck_hits", "核对命中条数", "count", "信息核对"),
+    Col("checked", "核对申请（件）", "count", "信息核对"),
+    Col("checked_with_hits", "有命中的申请（件）", "count", "信息核对"),
+    Col("hit_rate", "申请核对命中率（申请件）", "rate", "信息核对"),
+    Col("crosscheck_hits_applications", "命中条数：申请件", "count", "信息核对"),
+    Col("crosscheck_hits_active", "命中条数：在保户", "count", "信息核对"),
+    Col("crosscheck_hits", "命中条数合计", "count", "信息核对"),
     Col("findings_raised", "新发现问题", "count", "问题处理"),
     Col("clearings", "解除问题", "count", "问题处理"),
     Col("clearings_officer", "其中人工解除", "count", "问题处理"),
@@ -112,8 +112,6 @@ MEASURES: tuple[Col, ...] = (
     Col("inspection_not_true", "不属实", "count", "入户抽查"),
     Col("inspection_error_rate", "差错率", "rate", "入户抽查"),
 )
-HIDDEN_SUMS = ("decision_days_total",)  # summed for the ratios, not shown
-
 PUBLIC_MEASURES: tuple[Col, ...] = (
     Col("households_closing", "期末户数", "count"),
     Col("persons_closing", "期末人数", "count"),
@@ -139,20 +137,30 @@ DEFINITIONS = (
     ),
     ("发放金额", "该月发放批次中未作废的发放明细金额（按批次所属月份），补发与一次性发放单列。"),
     (
+        "暂停发放",
+        "本月结算时暂停发放的户数；本月暂停金额为暂停的本月应发金额；暂停期间此前月份的应发仍暂停的，"
+        "其月数与金额另列（“此前月份仍暂停”），不计入本月暂停金额。",
+    ),
+    (
         "审批件数",
         "当月报送的首次审批（批准或不予批准）；办理工作日为受理日期至审批日期的工作日数（法定节假日与调休）。",
     ),
     ("超时限", "办理工作日超过时限（低保30个工作日，延期45个；特困25个）；V07、M02为相应问题数。"),
     ("退回", "因错误被整案退回的案件版本（规则P、V）；退回率 = 退回版本 / 报送案件版本。"),
-    ("核对", "当月经家庭经济状况信息核对的申请；命中率 = 有命中申请 / 核对申请。"),
+    (
+        "核对",
+        "申请核对命中率（申请件）= 有命中的申请 / 当月经家庭经济状况信息核对的申请，只计申请件；"
+        "命中条数为当月新发现的核对问题（X规则），申请件与在保户（在保对象定期比对）分列。",
+    ),
     ("问题解除", "自动解除（后续报送或数据不再触发）、人工解除及复核确认之和。"),
     ("入户抽查", "按抽查月份统计；差错率 = 不属实 / 已核查。抽查结果未录入时为0。"),
     (
         "预算预测",
         "以本月在保户数、人数和月应发金额为基数，按近6个月趋势外推12个月；标准按已公布标准执行，"
-        "假设情形另加标准提高额。",
+        "假设情形另加标准提高额（已公布并计入现行标准的提高不再重复加计）。",
     ),
-    ("合计", "区合计为各镇街之和；平均数与比率由合计数重新计算。"),
+    ("合计", "区合计为各镇街之和；平均数与比率取统计表（mart）中全区的数，不由各镇街数平均。"),
+    ("上线月份", "系统上线（首次结算）以前的月份不列入趋势；上线首月期初为存量（基线）台账。"),
 )
 
 
@@ -173,17 +181,23 @@ def period_frame(data: ReportData) -> pl.DataFrame:
     )
 
 
-def total_row(frame: pl.DataFrame, columns: Sequence[Col]) -> dict:
-    """Sums of counts and money; averages and rates from the summed counts."""
-    out: dict = {}
-    keys = {c.key for c in columns} | set(HIDDEN_SUMS) | {k for pair in RATIOS.values() for k in pair}
-    for key in keys:
-        if key in frame.columns and key not in RATIOS:
-            values = frame[key].drop_nulls()
-            out[key] = values.sum() if values.len() else 0
-    for key, (num, den) in RATIOS.items():
-        n, d = out.get(num), out.get(den)
-        out[key] = (float(n) / float(d)) if n is not None and d else None
+def district_row(data: ReportData, program: str | None = None) -> dict:
+    """The district's figures of the report month: mart.district_monthly's row of `program`,
+    or over all programs (data.district_total) when None; {} when the marts hold none."""
+    if program is None:
+        rows = data.district_total.filter(pl.col("period") == data.period) if data.district_total.height else None
+    else:
+        rows = data.district.filter((pl.col("period") == data.period) & (pl.col("program") == program))
+    return rows.row(0, named=True) if rows is not None and rows.height else {}
+
+
+def total_row(frame: pl.DataFrame, district: dict) -> dict:
+    """A 合计 row: the district's mart row, with the counts and money it does not carry (the
+    movement breakdown, bank failures) summed from the towns' rows in `frame`."""
+    out = {k: v for k, v in district.items()}
+    for key in frame.columns:
+        if key not in out and key not in RATIOS and (frame[key].dtype.is_integer() or frame[key].dtype.is_decimal()):
+            out[key] = frame[key].sum()
     return out
 
 
@@ -199,12 +213,47 @@ def _period_label(period: str) -> str:
 
 # ---------------------------------------------------------------- writing
 
+A4, A3 = 9, 8  # xlsxwriter paper sizes
+# landscape width less 0.4 in margins either side, inches
+PRINTABLE = {A4: 11.69 - 0.8, A3: 16.54 - 0.8}
+MIN_SCALE = {A4: 0.7, A3: 0.6}  # below this a sheet fit to the width is too small to read
+BAND_SCALES = (80, 75, 70, 65, 60)  # the widest sheets: A3 in column bands of whole groups, at the
+# largest of these scales that needs no more bands than the smallest
+
+
+def column_inches(width: float) -> float:
+    """Printed width of a column of `width` characters: Excel's Calibri 11 takes 7 px a character
+    + 5 (96 px an inch); LibreOffice, without Calibri, about 9.5 px, which we take (measured)."""
+    return (9.5 * width + 5) / 96
+
+
+def column_width(col: Col) -> int:
+    """Characters: wide enough for the figures; the header wraps (a CJK character is two)."""
+    if col.kind == "money":
+        return 13
+    if col.kind in ("rate", "days"):
+        return 10
+    return max(8, min(11, len(col.header) + 2))
+
+
+def shown_length(value, kind: str) -> int:
+    """Characters a figure takes in its number format (a total's 12 months of yuan need more)."""
+    if value is BLANK:
+        return 0
+    if isinstance(value, str):
+        return len(value)
+    if value is None or kind not in ("count", "money"):
+        return 0
+    return len(f"{float(value):,.2f}") if kind == "money" else len(f"{int(value):,}")
+
 
 class _Book:
-    """xlsxwriter with the report's formats."""
+    """xlsxwriter with the report's formats, and each sheet's print setup."""
 
     def __init__(self, path: Path):
         self.path = path
+        self.widths: dict[str, dict[int, float]] = {}  # sheet -> column -> width set
+        self.groups: dict[str, list[int]] = {}  # sheet -> first column of each header group
         self.wb = xlsxwriter.Workbook(
             str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
         )
@@ -257,7 +306,7 @@ class _Book:
         fmt = (self.num_total if total else self.num)[kind]
         if value is None and kind in ("count", "money"):
             value = 0  # nothing counted is a zero; an average or a rate of nothing stays blank
-        if value is None:
+        if value is None or value is BLANK:
             ws.write_blank(r, c, None, fmt)
         elif isinstance(value, str) and kind != "text":
             ws.write_string(r, c, value, self.hidden_total if total else self.hidden)
@@ -265,6 +314,58 @@ class _Book:
             ws.write_string(r, c, str(value), fmt)
         else:
             ws.write_number(r, c, float(value) if isinstance(value, Decimal) else value, fmt)
+
+    def width(self, ws, first: int, last: int, width: float) -> None:
+        ws.set_column(first, last, width)
+        for c in range(first, last + 1):
+            self.widths.setdefault(ws.name, {})[c] = width
+
+    def print_setup(self, ws, header: tuple[int, int] | None, labels: int = 0) -> str:
+        """Landscape, header rows repeated, page numbers; fit to the page width on A4, or on A3
+        when wide; a sheet too wide for either prints on A3 in bands of whole header groups (at
+        one of BAND_SCALES), its first `labels` columns repeated on every band. Returns the paper
+        chosen."""
+        ws.set_landscape()
+        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        ws.set_footer("&C第 &P 页，共 &N 页")
+        ws.hide_gridlines(0)
+        if header is not None:
+            ws.repeat_rows(*header)
+        widths = self.widths.get(ws.name, {})
+        inches = sum(column_inches(w) for w in widths.values())
+        for paper in (A4, A3):
+            if inches * MIN_SCALE[paper] <= PRINTABLE[paper]:
+                ws.set_paper(paper)
+                ws.fit_to_pages(1, 0)
+                return "A4" if paper == A4 else "A3"
+        ws.set_paper(A3)
+        if labels:
+            ws.repeat_columns(0, labels - 1)
+        scale, breaks = BAND_SCALES[0], self._bands(ws.name, labels, BAND_SCALES[0])
+        for smaller in BAND_SCALES[1:]:
+            fewer = self._bands(ws.name, labels, smaller)
+            if len(fewer) < len(breaks):
+                scale, breaks = smaller, fewer
+        ws.set_print_scale(scale)
+        ws.set_v_pagebreaks(breaks)
+        return "A3 bands"
+
+    def _bands(self, sheet: str, labels: int, scale: int) -> list[int]:
+        """Column breaks packing whole header groups into A3 pages at `scale`%."""
+        widths = self.widths.get(sheet, {})
+
+        def inches(first: int, last: int) -> float:
+            return sum(column_inches(widths.get(c, 8.43)) for c in range(first, last))
+
+        room = PRINTABLE[A3] * 100 / scale - inches(0, labels)
+        starts = [g for g in self.groups.get(sheet, []) if g > labels] + [max(widths, default=0) + 1]
+        breaks, band_start, last_fit = [], labels, None
+        for g in starts:
+            if inches(band_start, g) > room and last_fit is not None and last_fit > band_start:
+                breaks.append(last_fit)
+                band_start = last_fit
+            last_fit = g
+        return breaks
 
     def heading(self, ws, title: str, subtitle: str, width: int) -> None:
         ws.merge_range(0, 0, 0, max(1, width - 1), title, self.title)
@@ -289,6 +390,7 @@ class _Book:
                 ws.merge_range(r, i, r + 1, i, name, self.head)
             start = 0
             while start < len(columns):
+                self.groups.setdefault(ws.name, []).append(left + start)
                 end = start
                 while end + 1 < len(columns) and columns[end + 1].group == columns[start].group:
                     end += 1
@@ -303,8 +405,8 @@ class _Book:
                 ws.write_string(r, i, name, self.head)
         for j, col in enumerate(columns):
             ws.write_string(r, left + j, col.header, self.head)
-        ws.set_row(r, 32)
-        header_row = r
+        lines = max((-(-2 * len(c.header) // max(1, column_width(c) - 2)) for c in columns), default=1)
+        ws.set_row(r, max(32, 15 * min(lines, 5) + 4))
         r += 1
         for labels, values in rows:
             for i, text in enumerate(labels):
@@ -320,10 +422,12 @@ class _Book:
                 self.cell(ws, r, left + j, values.get(col.key), col.kind, total=True)
             r += 1
         for i, (_name, width) in enumerate(label_cols):
-            ws.set_column(i, i, width)
+            self.width(ws, i, i, width)
+        values = [v for _, v in rows] + ([total[1]] if total is not None else [])
         for j, col in enumerate(columns):
-            ws.set_column(left + j, left + j, max(10, min(16, 2 * len(col.header) + 2)))
-        return r if header_row >= 0 else r
+            longest = max((shown_length(v.get(col.key), col.kind) for v in values), default=0)
+            self.width(ws, left + j, left + j, max(column_width(col), longest + 2))
+        return r
 
     def close(self) -> None:
         self.wb.close()
@@ -356,15 +460,6 @@ def _town_rows(frame: pl.DataFrame, data: ReportData) -> list[tuple[list[str], d
     return rows
 
 
-def _per_program(
-    frame: pl.DataFrame, data: ReportData, columns: Sequence[Col]
-) -> list[tuple[list[str], dict]]:
-    rows = []
-    for program, label in data.programs.select("program", "program_label").iter_rows():
-        rows.append(([label], total_row(frame.filter(pl.col("program") == program), columns)))
-    return rows
-
-
 def write_official(home: Home, data: ReportData) -> Path:
     """统计月报_<YYYY-MM>.xlsx: summary, a sheet per program, rejections, cross-check,
     findings, inspections, budget, definitions."""
@@ -379,9 +474,9 @@ def write_official(home: Home, data: ReportData) -> Path:
     labels = data.programs["program_label"].to_list()
     book.heading(ws, title, _subtitle(data), len(labels) + 3)
     per_program = [
-        total_row(frame.filter(pl.col("program") == p), MEASURES) for p in data.programs["program"]
+        total_row(frame.filter(pl.col("program") == p), district_row(data, p)) for p in data.programs["program"]
     ]
-    grand = total_row(frame, MEASURES)
+    grand = total_row(frame, district_row(data))
     header = ["指标分组", "指标", *labels, TOTAL]
     r = 3
     for c, text in enumerate(header):
@@ -395,9 +490,9 @@ def write_official(home: Home, data: ReportData) -> Path:
             book.cell(ws, r, 2 + j, values.get(col.key), col.kind)
         book.cell(ws, r, 2 + len(per_program), grand.get(col.key), col.kind, total=True)
         r += 1
-    ws.set_column(0, 0, 24)
-    ws.set_column(1, 1, 18)
-    ws.set_column(2, 2 + len(labels), 14)
+    book.width(ws, 0, 0, 18)
+    book.width(ws, 1, 1, 24)
+    book.width(ws, 2, 2 + len(labels), 14)
     ws.freeze_panes(header_row + 1, 2)
     # by town, all programs
     r += 1
@@ -426,10 +521,12 @@ def write_official(home: Home, data: ReportData) -> Path:
         [("镇街代码", 12), ("镇街", 14)],
         town_cols,
         _town_rows(town_totals, data),
-        (["", TOTAL], total_row(frame, town_cols)),
+        (["", TOTAL], total_row(frame, district_row(data))),
         grouped=False,
     )
-    ws.set_column(0, 0, 24)
+    book.width(ws, 0, 0, 18)
+    book.width(ws, 1, 1, 24)
+    book.print_setup(ws, (header_row, header_row))
 
     # one sheet per program: towns as rows, a 合计 row
     for program, label in data.programs.select("program", "program_label").iter_rows():
@@ -442,9 +539,10 @@ def write_official(home: Home, data: ReportData) -> Path:
             [("镇街代码", 12), ("镇街", 14)],
             MEASURES,
             _town_rows(part, data),
-            (["", f"{TOTAL}（全区）"], total_row(part, MEASURES)),
+            (["", f"{TOTAL}（全区）"], total_row(part, district_row(data, program))),
         )
         sheet.freeze_panes(5, 2)
+        book.print_setup(sheet, (3, 4), labels=2)
 
     _rejections_sheet(book, data, title)
     _crosscheck_sheet(book, data, frame, title)
@@ -491,6 +589,7 @@ def _rejections_sheet(book: _Book, data: ReportData, title: str) -> None:
     book.heading(ws, f"{title}——数据校验退回", _subtitle(data, "    计数单位：件"), len(cols) + 2)
     book.table(ws, 3, [("镇街代码", 12), ("镇街", 16)], cols, rows, (["", TOTAL], totals))
     ws.freeze_panes(5, 2)
+    book.print_setup(ws, (3, 4), labels=2)
 
 
 def _crosscheck_sheet(book: _Book, data: ReportData, frame: pl.DataFrame, title: str) -> None:
@@ -498,26 +597,27 @@ def _crosscheck_sheet(book: _Book, data: ReportData, frame: pl.DataFrame, title:
     x_rules = sorted(r for r in RULES if r.startswith("X"))
     cols = [Col(f"r_{r}", _rule_title(r), "count", "核对命中（新发现，按规则）") for r in x_rules]
     cols += [
-        Col("checked", "核对申请", "count", "核对情况"),
-        Col("checked_with_hits", "有命中申请", "count", "核对情况"),
-        Col("hit_rate", "命中率", "rate", "核对情况"),
+        Col("crosscheck_hits_applications", "命中条数：申请件", "count", "命中条数"),
+        Col("crosscheck_hits_active", "命中条数：在保户", "count", "命中条数"),
+        Col("checked", "核对申请（件）", "count", "申请件核对"),
+        Col("checked_with_hits", "有命中的申请（件）", "count", "申请件核对"),
+        Col("hit_rate", "申请核对命中率（申请件）", "rate", "申请件核对"),
     ]
     hits = data.findings.filter(pl.col("rule_id").str.starts_with("X"))
     by_town: dict[str, dict] = {}
     for row in hits.iter_rows(named=True):
         d = by_town.setdefault(row["town_code"], {})
         d[f"r_{row['rule_id']}"] = d.get(f"r_{row['rule_id']}", 0) + row["raised"]
-    checks = frame.group_by("town_code").agg(pl.col("checked").sum(), pl.col("checked_with_hits").sum())
-    for code, checked, with_hits in checks.iter_rows():
-        d = by_town.setdefault(code, {})
-        d["checked"], d["checked_with_hits"] = checked, with_hits
-        d["hit_rate"] = with_hits / checked if checked else None
+    keys = ("crosscheck_hits_applications", "crosscheck_hits_active", "checked", "checked_with_hits", "hit_rate")
+    for town in sum_with_ratios(frame, ["town_code"]).iter_rows(named=True):
+        by_town.setdefault(town["town_code"], {}).update({k: town[k] for k in keys})
     rows = [([c, n], by_town.get(c, {})) for c, n in data.towns.select("town_code", "town_name").iter_rows()]
     totals = {c.key: sum((v.get(c.key) or 0) for _, v in rows) for c in cols if c.kind == "count"}
-    totals["hit_rate"] = totals["checked_with_hits"] / totals["checked"] if totals.get("checked") else None
+    totals |= {k: district_row(data).get(k) for k in keys}
     book.heading(ws, f"{title}——家庭经济状况信息核对", _subtitle(data, "    计数单位：条、件"), len(cols) + 2)
     book.table(ws, 3, [("镇街代码", 12), ("镇街", 14)], cols, rows, (["", TOTAL], totals))
     ws.freeze_panes(5, 2)
+    book.print_setup(ws, (3, 4), labels=2)
 
 
 def _findings_sheet(book: _Book, data: ReportData, title: str) -> None:
@@ -540,6 +640,7 @@ def _findings_sheet(book: _Book, data: ReportData, title: str) -> None:
     book.heading(ws, f"{title}——问题发现与解除", _subtitle(data, "    计数单位：条"), len(cols) + 2)
     book.table(ws, 3, [("规则", 8), ("问题", 30)], cols, rows, (["", TOTAL], totals))
     ws.freeze_panes(5, 2)
+    book.print_setup(ws, (3, 4), labels=2)
 
 
 def _inspection_sheet(book: _Book, data: ReportData, frame: pl.DataFrame, title: str) -> None:
@@ -569,13 +670,37 @@ def _inspection_sheet(book: _Book, data: ReportData, frame: pl.DataFrame, title:
     totals = {
         k: sum((v.get(k) or 0) for _, v in rows) for k in ("population", "sampled", "inspected", "not_true")
     }
-    totals["error_rate"] = totals["not_true"] / totals["inspected"] if totals["inspected"] else None
+    totals["error_rate"] = district_row(data).get("inspection_error_rate")
     note = "" if data.inspections.height else "    （抽查结果尚未录入）"
     book.heading(
         ws, f"{title}——新批准案件入户抽查（抽查月份{data.period}）", _subtitle(data, note), len(cols) + 2
     )
     book.table(ws, 3, [("镇街代码", 12), ("镇街", 14)], cols, rows, (["", TOTAL], totals))
     ws.freeze_panes(5, 2)
+    book.print_setup(ws, (3, 4), labels=2)
+
+
+def rule_table(data: ReportData) -> pl.DataFrame:
+    """Per rule, the district's month: rejected (versions and whole files, P and V rules), files,
+    raised, cleared_auto, cleared_officer, confirmed, cleared (as the statistics' clearings) and
+    open_at_end, with the rule's title."""
+    ints = pl.Int64
+    rejected = data.rejections.group_by("rule_id").agg(
+        (pl.col("versions_rejected").sum() + pl.col("files_rejected").sum()).cast(ints).alias("rejected"),
+        pl.col("files_rejected").sum().cast(ints).alias("files"),
+    )
+    keys = ("raised", "cleared_auto", "cleared_officer", "confirmed", "open_at_end")
+    found = data.findings.group_by("rule_id").agg(pl.col(k).sum().cast(ints) for k in keys)
+    if not rejected.height and not found.height:
+        return pl.DataFrame()
+    rules = pl.concat([rejected.select("rule_id"), found.select("rule_id")]).unique()
+    out = rules.join(rejected, on="rule_id", how="left").join(found, on="rule_id", how="left").fill_null(0)
+    return out.with_columns(
+        cleared=pl.col("cleared_auto") + pl.col("cleared_officer") + pl.col("confirmed"),
+        title=pl.col("rule_id").map_elements(
+            lambda r: RULES[r].title_zh if r in RULES else "", return_dtype=pl.String
+        ),
+    ).sort("rule_id")
 
 
 def budget_table(data: ReportData) -> pl.DataFrame:
@@ -621,11 +746,14 @@ def _budget_sheet(book: _Book, data: ReportData, title: str) -> None:
                 values[f"{key}_w"] = r["money"]
                 values["all_w"] += r["money"]
         rows.append(([period], values))
-    totals = {c.key: sum((v.get(c.key) or 0) for _, v in rows) for c in cols if c.kind == "money"}
+    # 12 months of money add up; households and persons of 12 months do not: left blank
+    totals = {c.key: sum((v.get(c.key) or 0) for _, v in rows) if c.kind == "money" else BLANK for c in cols}
     what_if = data.budget.filter(pl.col("scenario") == "what_if")
     rise = ""
     if what_if.height:
         first = what_if.filter(pl.col("standard_rise") > 0).sort("period")
+        if not first.height:
+            rise = "；标准提高情形：已公布的标准提高已计入现行标准，不再另加"
         if first.height:
             parts = first.group_by("program").agg(pl.col("standard_rise").first()).sort("program")
             labels = dict(data.programs.select("program", "program_label").iter_rows())
@@ -640,6 +768,7 @@ def _budget_sheet(book: _Book, data: ReportData, title: str) -> None:
     )
     book.table(ws, 3, [("月份", 10)], cols, rows, ([f"{TOTAL}（12个月）"], totals))
     ws.freeze_panes(5, 1)
+    book.print_setup(ws, (3, 4), labels=1)
     # by payer
     r = 3 + 3 + len(rows) + 2
     ws.write_string(r, 0, "按支付主体（12个月合计，元）", book.sub)
@@ -671,9 +800,14 @@ def _definitions_sheet(book: _Book, data: ReportData, title: str) -> None:
         ws.write_string(i, 0, name, book.head)
         ws.write_string(i, 1, text, book.note)
         ws.set_row(i, 36)
-    ws.set_column(0, 0, 14)
-    ws.set_column(1, 1, 100)
+    if data.before_go_live:
+        ws.write_string(
+            2, 0, f"上线前月份（{'、'.join(data.before_go_live)}）的统计不列入本报表及趋势。", book.sub
+        )
+    book.width(ws, 0, 0, 14)
+    book.width(ws, 1, 1, 100)
     ws.freeze_panes(2, 0)
+    book.print_setup(ws, None)
 
 
 # ---------------------------------------------------------------- public edition
@@ -892,6 +1026,7 @@ def write_public(home: Home, data: ReportData, threshold: int = 5) -> tuple[Path
         grouped=False,
     )
     ws.freeze_panes(4, 1)
+    book.print_setup(ws, (3, 3), labels=1)
     # towns, all programs
     ws = book.wb.add_worksheet("分镇街合计")
     book.heading(ws, f"{title}——分镇街（各类别合计）", _subtitle(data, note), len(PUBLIC_MEASURES) + 2)
@@ -909,6 +1044,7 @@ def write_public(home: Home, data: ReportData, threshold: int = 5) -> tuple[Path
         grouped=False,
     )
     ws.freeze_panes(4, 2)
+    book.print_setup(ws, (3, 3), labels=2)
     for program, label in programs:
         ws = book.wb.add_worksheet(label)
         book.heading(ws, f"{title}——{label}", _subtitle(data, note), len(PUBLIC_MEASURES) + 2)
@@ -926,6 +1062,7 @@ def write_public(home: Home, data: ReportData, threshold: int = 5) -> tuple[Path
             grouped=False,
         )
         ws.freeze_panes(4, 2)
+        book.print_setup(ws, (3, 3), labels=2)
     ws = book.wb.add_worksheet("说明")
     ws.write_string(0, 0, f"{title}——说明", book.title)
     texts = [
@@ -955,9 +1092,10 @@ def write_public(home: Home, data: ReportData, threshold: int = 5) -> tuple[Path
         ws.write_string(i, 0, name, book.head)
         ws.write_string(i, 1, text, book.note)
         ws.set_row(i, 36)
-    ws.set_column(0, 0, 14)
-    ws.set_column(1, 1, 100)
+    book.width(ws, 0, 0, 14)
+    book.width(ws, 1, 1, 100)
     ws.freeze_panes(2, 0)
+    book.print_setup(ws, None)
     book.close()
     os.replace(tmp, path)
     return path, cells

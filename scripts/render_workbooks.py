@@ -8,6 +8,11 @@ poppler-utils fonts-noto-cjk`); nothing is downloaded. For the newest file of ea
 edition, the towns' template) it prints the pages each sheet takes on A4 and writes the
 first page as PNG, so a reviewer sees what a clerk will print. No test runs it: it is
 how the page counts in docs/outputs.md were measured.
+
+    .venv/bin/python scripts/render_workbooks.py --sheets out/reports/2025-10/统计月报_2025-10.xlsx [...]
+
+prints the pages each sheet of the given workbooks takes (each sheet printed alone: the
+others hidden in a copy), how the page counts in docs/statistics.md ("Printing") were measured.
 """
 
 from __future__ import annotations
@@ -52,14 +57,58 @@ def render(workbook: Path, out: Path, label: str) -> tuple[int, Path | None]:
         return pages, stem.with_suffix(".png")
 
 
+def pdf_pages(workbook: Path) -> int:
+    """Pages of a workbook printed to PDF by LibreOffice."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", tmp, str(workbook)],
+                       check=True, capture_output=True, timeout=300)
+        [pdf] = Path(tmp).glob("*.pdf")
+        info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+        return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+
+
+def pages_per_sheet(workbook: Path) -> dict[str, int]:
+    """{sheet: pages} with each sheet printed alone (a copy with the other sheets hidden;
+    openpyxl keeps the page setup)."""
+    import openpyxl
+
+    names = openpyxl.load_workbook(workbook, read_only=True).sheetnames
+    out: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, name in enumerate(names):
+            book = openpyxl.load_workbook(workbook)
+            for ws in book.worksheets:
+                ws.sheet_state = "visible" if ws.title == name else "hidden"
+            book.active = i
+            one = Path(tmp) / f"sheet{i}.xlsx"
+            book.save(one)
+            out[name] = pdf_pages(one)
+    return out
+
+
+def print_sheets(workbooks: list[Path]) -> None:
+    for workbook in workbooks:
+        counts = pages_per_sheet(workbook)
+        print(f"{workbook.name}: {pdf_pages(workbook)} pages printed whole")
+        for name, pages in counts.items():
+            print(f"  {name:<16} {pages:>4}")
+        print(f"  {'(sum of sheets)':<16} {sum(counts.values()):>4}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--home", type=Path)
     parser.add_argument("--out", type=Path, default=Path("renderings"))
+    parser.add_argument("--sheets", type=Path, nargs="+", help="workbooks to count pages per sheet of")
     args = parser.parse_args()
     if not shutil.which("soffice") or not shutil.which("pdftoppm"):
         print("needs LibreOffice and poppler: apt-get install libreoffice-calc-nogui poppler-utils fonts-noto-cjk")
         return 1
+    if args.sheets:
+        print_sheets(args.sheets)
+        return 0
+    if args.home is None:
+        parser.error("--home or --sheets")
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"{'workbook':<34} {'pages':>5}  file")
     for label, pattern in KINDS.items():
