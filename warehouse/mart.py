@@ -345,7 +345,7 @@ class ReportData:
     months: list[str]  # the (up to) 12 months ending with `period` that the marts hold
     towns: pl.DataFrame  # town_code, town_name (the reference towns, in code order)
     programs: pl.DataFrame  # program, program_label, family
-    stats: pl.DataFrame  # mart.monthly_statistics of `months`
+    stats: pl.DataFrame  # mart.monthly_statistics of the 12 months (before go-live too: last month's public edition)
     district: pl.DataFrame  # mart.district_monthly of `months` (per program)
     caseload: pl.DataFrame  # mart.caseload_monthly of `period` (movement breakdowns)
     payments: pl.DataFrame  # mart.payments_monthly of `period`
@@ -370,7 +370,8 @@ def load_report_data(
     """Read the marts of `period` and the 11 months before it (built by build_marts).
 
     Months before the go-live month (rows a report built before go-live left behind) are
-    left out of the trends and listed in `before_go_live`."""
+    left out of `months` and `district`, the trends, and listed in `before_go_live`; `stats`
+    keeps them (last month's public edition was published, go-live or not)."""
     last = to_month(period)
     first = add_months(last, -11)
     periods = {"first_period": period_text(first), "last_period": period_text(last)}
@@ -389,12 +390,11 @@ def load_report_data(
     go_live = go_live_month(con, ref, last)
     counted = (pl.col("period") >= period_text(go_live)) | (pl.col("period") == period_text(last))
     before = sorted(set(stats.filter(~counted)["period"].to_list()))
-    stats = stats.filter(counted)
     district = read("district_monthly", periods).filter(counted)
     return ReportData(
         period=period_text(last),
         as_of=as_of or last_day(last),
-        months=sorted(set(stats["period"].to_list())),
+        months=sorted(set(stats.filter(counted)["period"].to_list())),
         towns=_towns(ref).sort("town_code"),
         programs=_programs(ref),
         stats=stats,
