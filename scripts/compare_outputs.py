@@ -15,7 +15,8 @@ A snapshot holds one canonical text per business object, and an index of their s
 Run both homes with the same spot-check seed and analyst key (``bench/bench_cycle.py --reproducible``),
 or the draw and the pseudonyms differ by design.
 
-What differs from run to run by design is dropped before hashing, and only that: run ids
+What differs from run to run by design is dropped before hashing (in JSON files and in JSON held in
+``*_json`` columns too), and only that: run ids
 (``run_id``, ``first_seen_run``, ``last_seen_run``, …), wall-clock stamps (columns and keys ending
 in ``_at``), process ids and hosts, durations (``seconds``), and the code version.
 
@@ -55,8 +56,16 @@ def scrub(value):
     return value
 
 
+def scrub_json_text(text: str | None) -> str | None:
+    return None if text is None else json.dumps(scrub(json.loads(text)), ensure_ascii=False, sort_keys=True)
+
+
 def frame_text(frame: pl.DataFrame) -> str:
     frame = frame.select([c for c in frame.columns if not volatile(c)])
+    frame = frame.with_columns(  # JSON held in a column (a draw's manifest, a run's summary): scrubbed too
+        pl.col(c).map_elements(scrub_json_text, return_dtype=pl.String)
+        for c in frame.columns if c.endswith("_json") and frame.schema[c] == pl.String
+    )
     if frame.width:
         frame = frame.sort(frame.columns, nulls_last=True)
     return frame.write_csv()
