@@ -30,7 +30,7 @@ from core.reference import Reference
 from intake.discover import Candidate, sha256_of
 from intake.readers import FileLimits, ReadResult, read_submission
 from publish.files import write_json
-from publish.returns import rebuild_return_files, return_paths
+from publish.returns import PendingReturn, rebuild_return_files, return_paths, start_return_files
 from transforms.identifiers import id_birth_date_expr, id_sex_expr
 from transforms.money import fen_to_decimal_expr
 from transforms.returns import RAW_FIELDS
@@ -131,153 +131,174 @@ def ingest_file(
     reprocess: bool = False,
     fail_after: Callable[[str], None] | None = None,
 ) -> FileOutcome:
-    """`parsed`: this file's `parse_submission`, when it was done elsewhere beforehand."""
+    """One file, in its steps: known already? parse, previous state, V-rules, versions, load with
+    the return files. `parsed`: this file's `parse_submission`, when it was done elsewhere beforehand."""
     sha = parsed.sha256 if parsed is not None else sha256_of(candidate.path)
     known = ingest_load.known_file(con, sha)
     if known and not reprocess:
         return acknowledge_known(con, home, ref, candidate, sha, settings.run_id)
     seq = known["seq"] if known else ingest_load.next_seq(con)
+    parsed = parsed or parse_submission(candidate, ref, sha)
+    outcome = FileOutcome(candidate.rel_path, candidate.folder, sha, "loaded", seconds=dict(parsed.seconds))
+    file_row = _file_row(candidate, parsed.read, sha, seq, settings)
+    if not parsed.read.ok:
+        findings = _finding_rows(_unreadable(file_row, outcome, parsed.read, candidate.folder), sha, settings,
+                                 version_ids=None)
+        _load_with_returns(con, home, ref, candidate, settings, outcome, file_row, None, findings,
+                           reprocess=reprocess, fail_after=fail_after)
+        return outcome
+    watch = partial(_lap, outcome.seconds)
+    with watch("previous"):
+        previous = _previous_state(con, candidate.folder, parsed.typed, seq)
+    with watch("validate"):
+        findings_in = _rule_findings(parsed, previous, candidate.folder, ref, settings)
+    with watch("versions"):
+        decided = decide_versions(con, parsed, findings_in, previous, candidate, seq, settings)
+    file_row.update(decided.counts)
+    _load_with_returns(con, home, ref, candidate, settings, outcome, file_row, decided, decided.findings,
+                       reprocess=reprocess, fail_after=fail_after)
+    for key in ("rows_read", "rows_accepted", "rows_rejected", "rows_warned", "cases"):
+        setattr(outcome, key, file_row[key])
+    outcome.findings_by_rule = dict(sorted(decided.rule_findings.group_by("rule_id").len().iter_rows()))
+    return outcome
 
-    if parsed is None:
-        parsed = parse_submission(candidate, ref, sha)
-    seconds = dict(parsed.seconds)
-    watch = partial(_lap, seconds)
-    result = parsed.read
-    file_row = {
-        "file_sha256": sha,
-        "folder": candidate.folder,
-        "rel_path": candidate.rel_path,
-        "name": candidate.name,
-        "size_bytes": candidate.size,
-        "modified_at": candidate.modified_at,
-        "arrived_on": candidate.arrived_on,
-        "ingested_on": settings.as_of,
-        "received_at": now_shanghai(),
-        "run_id": settings.run_id,
-        "seq": seq,
-        "file_format": result.file_format,
-        "encoding": result.encoding,
-        "sheet": result.sheet,
-        "header_row": result.header_row,
-        "is_baseline": settings.baseline,
-        "status": "loaded",
-        "error": None,
-        "rows_read": 0,
-        "rows_accepted": 0,
-        "rows_rejected": 0,
-        "rows_warned": 0,
-        "cases": 0,
+
+def _file_row(candidate: Candidate, read: ReadResult, sha: str, seq: int, settings: IngestSettings) -> dict:
+    """The file's raw.files row (its counts filled in once its versions are decided)."""
+    return {
+        "file_sha256": sha, "folder": candidate.folder, "rel_path": candidate.rel_path, "name": candidate.name,
+        "size_bytes": candidate.size, "modified_at": candidate.modified_at, "arrived_on": candidate.arrived_on,
+        "ingested_on": settings.as_of, "received_at": now_shanghai(), "run_id": settings.run_id, "seq": seq,
+        "file_format": read.file_format, "encoding": read.encoding, "sheet": read.sheet,
+        "header_row": read.header_row, "is_baseline": settings.baseline, "status": "loaded", "error": None,
+        "rows_read": 0, "rows_accepted": 0, "rows_rejected": 0, "rows_warned": 0, "cases": 0,
     }
-    outcome = FileOutcome(candidate.rel_path, candidate.folder, sha, "loaded", seconds=seconds)
-    if not result.ok:
-        problem = result.problems[0]
-        outcome.status = file_row["status"] = "unreadable" if problem.rule_id == "P01" else "rejected"
-        outcome.error = file_row["error"] = problem.message_zh
-        outcome.findings_by_rule = {problem.rule_id: 1}
-        findings = _finding_rows(
-            pl.DataFrame(
-                {
-                    "town_code": [candidate.folder],
-                    "case_no": [None],
-                    "source_row": [None],
-                    "id_no": [None],
-                    "field": [None],
-                    "value": [None],
-                    "rule_id": [problem.rule_id],
-                    "severity": ["error"],
-                    "blocks_payment": [False],
-                    "message": [problem.message_zh],
-                },
-                schema=_FINDING_SCHEMA,
-            ),
-            sha,
-            settings,
-            version_ids=None,
-        )
+
+
+def _unreadable(file_row: dict, outcome: FileOutcome, read: ReadResult, folder: str) -> pl.DataFrame:
+    """A file that could not be read (P01) or was refused whole (P02): its status and its one finding."""
+    problem = read.problems[0]
+    outcome.status = file_row["status"] = "unreadable" if problem.rule_id == "P01" else "rejected"
+    outcome.error = file_row["error"] = problem.message_zh
+    outcome.findings_by_rule = {problem.rule_id: 1}
+    return pl.DataFrame(
+        {"town_code": [folder], "case_no": [None], "source_row": [None], "id_no": [None], "field": [None],
+         "value": [None], "rule_id": [problem.rule_id], "severity": ["error"], "blocks_payment": [False],
+         "message": [problem.message_zh]},
+        schema=_FINDING_SCHEMA,
+    )
+
+
+def _previous_state(con: duckdb.DuckDBPyConnection, folder: str, typed: pl.DataFrame, seq: int) -> pl.DataFrame:
+    """The file's cases as they stood just before it in the version order."""
+    case_nos = typed.select(case_key_expr().alias("k"))["k"].unique().to_list()
+    return ingest_load.previous_state(con, folder, case_nos, seq)
+
+
+def _rule_findings(parsed: ParsedSubmission, previous: pl.DataFrame, folder: str, ref: Reference,
+                   settings: IngestSettings) -> pl.DataFrame:
+    """The normaliser's findings and the V-rules', with a baseline's severities."""
+    ctx = SubmissionContext(folder=folder, town_codes=frozenset(ref.town_codes), as_of=settings.as_of,
+                            baseline=settings.baseline, extra={"ref": ref})
+    v_findings = validate_submission(parsed.typed, ctx, previous)
+    norm = as_findings(parsed.norm_findings.with_columns(case_no=pl.lit(None, pl.String)))
+    return with_baseline_severities(pl.concat([norm, as_findings(v_findings)]), settings.baseline)
+
+
+@dataclass
+class DecidedVersions:
+    """What one file adds to the warehouse, as frames for the load (and its row counts)."""
+
+    raw_rows: pl.DataFrame
+    versions: pl.DataFrame
+    members: pl.DataFrame
+    findings: pl.DataFrame  # as checks.findings rows
+    rule_findings: pl.DataFrame  # case-keyed, one per rule hit (for the counts by rule)
+    counts: dict[str, int]
+
+
+def decide_versions(con: duckdb.DuckDBPyConnection, parsed: ParsedSubmission, findings_in: pl.DataFrame,
+                    previous: pl.DataFrame, candidate: Candidate, seq: int, settings: IngestSettings
+                    ) -> DecidedVersions:
+    """The cases' versions (transforms.versions), their ids, and the rows, members and findings that
+    name them. A case whose content equals its current version makes no new version: its rows and
+    findings belong to that current version (superseded with it)."""
+    sha = parsed.sha256
+    versions, members, row_outcome, findings = build_versions(
+        parsed.typed, findings_in, folder=candidate.folder, previous=previous, baseline=settings.baseline,
+        arrived_on=candidate.arrived_on,
+    )
+    version_ids = versions.select(
+        "case_no",
+        pl.when(pl.col("acceptance") == "unchanged")
+        .then(None)
+        .otherwise(pl.lit(sha) + ":" + pl.col("town_code") + ":" + pl.col("case_no"))
+        .alias("version_id"),
+        "acceptance",
+    )
+    current_ids = _current_ids(
+        con, candidate.folder, versions.filter(pl.col("acceptance") == "unchanged")["case_no"]
+    )
+    row_ids = version_ids.join(current_ids, on="case_no", how="left").select(
+        "case_no", pl.coalesce("version_id", "current_id").alias("version_id")
+    )
+    db_versions, db_members = _version_frames(versions, members, version_ids, sha, seq, settings)
+    counts = {
+        "rows_read": parsed.read.rows.height,
+        "rows_accepted": int((row_outcome["row_status"] == "accepted").sum()),
+        "rows_rejected": int((row_outcome["row_status"] == "rejected").sum()),
+        "rows_warned": int(row_outcome["warned"].sum()),
+        "cases": versions.height,
+    }
+    return DecidedVersions(
+        raw_rows=_raw_rows(parsed.read.rows, parsed.typed, row_outcome, row_ids, sha),
+        versions=db_versions,
+        members=db_members,
+        findings=_finding_rows(findings, sha, settings, version_ids=row_ids),
+        rule_findings=findings,
+        counts=counts,
+    )
+
+
+def _load_with_returns(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, candidate: Candidate,
+                       settings: IngestSettings, outcome: FileOutcome, file_row: dict,
+                       decided: DecidedVersions | None, findings: pl.DataFrame, *, reprocess: bool,
+                       fail_after: Callable[[str], None] | None) -> None:
+    """Load the file in one transaction and write its return files. The return rows are read inside
+    the transaction, just before the commit, and a long sheet is rendered by a worker process while
+    this one commits and checkpoints; the workbook and receipt are put in place after the commit."""
+    sha = file_row["file_sha256"]
+    pending: list[PendingReturn] = []
+    started = time.perf_counter()
+
+    def start_returns(c: duckdb.DuckDBPyConnection) -> None:
+        t = time.perf_counter()
+        pending.append(start_return_files(c, home, ref, sha))
+        outcome.seconds["returns"] = outcome.seconds.get("returns", 0.0) + time.perf_counter() - t
+
+    try:
         ingest_load.load_file(
             con,
             file_row=file_row,
-            raw_rows=None,
-            versions=None,
-            members=None,
+            raw_rows=decided.raw_rows if decided else None,
+            versions=decided.versions if decided else None,
+            members=decided.members if decided else None,
             record_findings=partial(record_submission_findings, findings=findings, file_sha256=sha,
                                     replace=reprocess, as_of=settings.as_of),
             replace=reprocess,
             fail_after=fail_after,
+            before_commit=start_returns,
         )
         ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
-        rebuild_return_files(con, home, ref, sha)
-        return outcome
-
-    raw, typed, norm_findings = result.rows, parsed.typed, parsed.norm_findings
-    case_nos = typed.select(case_key_expr().alias("k"))["k"].unique().to_list()
-    with watch("previous"):
-        previous = ingest_load.previous_state(con, candidate.folder, case_nos, seq)
-    ctx = SubmissionContext(
-        folder=candidate.folder,
-        town_codes=frozenset(ref.town_codes),
-        as_of=settings.as_of,
-        baseline=settings.baseline,
-        extra={"ref": ref},
-    )
-    with watch("validate"):
-        v_findings = validate_submission(typed, ctx, previous)
-    findings_in = with_baseline_severities(
-        pl.concat([as_findings(norm_findings.with_columns(case_no=pl.lit(None, pl.String))), as_findings(v_findings)]),
-        settings.baseline,
-    )
-    with watch("versions"):
-        versions, members, row_outcome, findings = build_versions(
-            typed, findings_in, folder=candidate.folder, previous=previous, baseline=settings.baseline,
-            arrived_on=candidate.arrived_on,
-        )
-        version_ids = versions.select(
-            "case_no",
-            pl.when(pl.col("acceptance") == "unchanged")
-            .then(None)
-            .otherwise(pl.lit(sha) + ":" + pl.col("town_code") + ":" + pl.col("case_no"))
-            .alias("version_id"),
-            "acceptance",
-        )
-        current_ids = _current_ids(
-            con, candidate.folder, versions.filter(pl.col("acceptance") == "unchanged")["case_no"]
-        )
-        row_ids = version_ids.join(current_ids, on="case_no", how="left").select(
-            "case_no", pl.coalesce("version_id", "current_id").alias("version_id")
-        )
-
-        db_rows = _raw_rows(raw, typed, row_outcome, row_ids, sha)
-        db_versions, db_members = _version_frames(versions, members, version_ids, sha, seq, settings)
-        # findings of an unchanged re-send belong to the case's current version (superseded with it)
-        db_findings = _finding_rows(findings, sha, settings, version_ids=row_ids)
-
-    file_row.update(
-        rows_read=raw.height,
-        rows_accepted=int((row_outcome["row_status"] == "accepted").sum()),
-        rows_rejected=int((row_outcome["row_status"] == "rejected").sum()),
-        rows_warned=int(row_outcome["warned"].sum()),
-        cases=versions.height,
-    )
-    with watch("load"):
-        ingest_load.load_file(
-            con,
-            file_row=file_row,
-            raw_rows=db_rows,
-            versions=db_versions,
-            members=db_members,
-            record_findings=partial(record_submission_findings, findings=db_findings, file_sha256=sha,
-                                    replace=reprocess, as_of=settings.as_of),
-            replace=reprocess,
-            fail_after=fail_after,
-        )
-        ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
-
-    for key in ("rows_read", "rows_accepted", "rows_rejected", "rows_warned", "cases"):
-        setattr(outcome, key, file_row[key])
-    outcome.findings_by_rule = dict(sorted(findings.group_by("rule_id").len().iter_rows()))
-    with watch("returns"):
-        rebuild_return_files(con, home, ref, sha)
-    return outcome
+        ingest_load.checkpoint(con)
+    except BaseException:
+        for p in pending:
+            p.abandon()
+        raise
+    outcome.seconds["load"] = (outcome.seconds.get("load", 0.0) + time.perf_counter() - started
+                               - outcome.seconds.get("returns", 0.0))
+    with _lap(outcome.seconds, "returns"):
+        pending[0].finish()
 
 
 def acknowledge_known(
@@ -326,11 +347,7 @@ def _current_ids(con: duckdb.DuckDBPyConnection, town: str, case_nos: pl.Series)
     schema = {"case_no": pl.String, "current_id": pl.String}
     if case_nos.is_empty():
         return pl.DataFrame(schema=schema)
-    got = con.sql(
-        "SELECT case_no, version_id AS current_id FROM core.case_versions "
-        "WHERE town_code = $town AND is_current AND list_contains($cases, case_no)",
-        params={"town": town, "cases": case_nos.to_list()},
-    ).pl()
+    got = ingest_load.current_version_ids(con, town, case_nos)
     return got.cast(schema) if got.height else pl.DataFrame(schema=schema)
 
 

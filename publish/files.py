@@ -84,9 +84,23 @@ def write_workbook(path: Path, sheets: Mapping[str, pl.DataFrame], *, widths: Ma
     same content gives the same bytes; large ones (bank batches, municipal
     hold lists) through rust_xlsxwriter, whose files differ only in their
     metadata dates. Either way input text is written as text, never a formula."""
-    if sum(f.height for f in sheets.values()) > LARGE_ROWS:
-        return _write_large_workbook(path, sheets, widths=widths, wrap=wrap)
     tmp = atomic_target(path)
+    render_workbook(tmp, sheets, widths=widths, wrap=wrap, marks=marks)
+    os.replace(tmp, path)
+    return path
+
+
+def is_large(sheets: Mapping[str, pl.DataFrame]) -> bool:
+    """Whether the Rust writer writes these sheets (it has no cell comments: marks are left out)."""
+    return sum(f.height for f in sheets.values()) > LARGE_ROWS
+
+
+def render_workbook(target: Path, sheets: Mapping[str, pl.DataFrame], *, widths: Mapping[str, int] | None = None,
+                    wrap: tuple[str, ...] = (), marks: Mapping[str, pl.DataFrame] | None = None) -> Path:
+    """`write_workbook`'s file, written straight to `target` (a temporary file the caller renames into place)."""
+    if is_large(sheets):
+        return _write_large_workbook(target, sheets, widths=widths, wrap=wrap)
+    tmp = target
     wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False,
                                          "strings_to_numbers": False})
     wb.set_properties({"created": FIXED_CREATED})
@@ -138,8 +152,7 @@ def write_workbook(path: Path, sheets: Mapping[str, pl.DataFrame], *, widths: Ma
         ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.5)
         ws.set_footer("&C第 &P 页，共 &N 页")
     wb.close()
-    os.replace(tmp, path)
-    return path
+    return target
 
 
 def _cell_text(value) -> str:
@@ -178,11 +191,10 @@ def _for_rust_writer(frame: pl.DataFrame) -> pl.DataFrame:
     return out if out.height else pl.DataFrame({c: [""] for c in out.columns})
 
 
-def _write_large_workbook(path: Path, sheets: Mapping[str, pl.DataFrame], *,
+def _write_large_workbook(target: Path, sheets: Mapping[str, pl.DataFrame], *,
                           widths: Mapping[str, int] | None = None, wrap: tuple[str, ...] = ()) -> Path:
     from rustpy_xlsxwriter import Format, write_worksheets
 
-    tmp = atomic_target(path)
     payload, col_widths, col_formats, page, filters = [], {}, {}, {}, {}
     for name, frame in sheets.items():
         sheet = name[:31]
@@ -193,8 +205,7 @@ def _write_large_workbook(path: Path, sheets: Mapping[str, pl.DataFrame], *,
         page[sheet] = {"landscape": True, "paper_size": paper, "fit_to_pages": (1, 0), "repeat_rows": 0,
                        "footer": "&C第 &P 页，共 &N 页"}
         filters[sheet] = True
-    write_worksheets(payload, str(tmp), freeze_panes={"general": {"row": 1, "col": 0}}, bold_headers=True,
+    write_worksheets(payload, str(target), freeze_panes={"general": {"row": 1, "col": 0}}, bold_headers=True,
                      float_format="#,##0.00", datetime_format="yyyy-mm-dd", na_rep="", column_widths=col_widths,
                      column_formats=col_formats, page_setup=page, autofilter=filters)
-    os.replace(tmp, path)
-    return path
+    return target

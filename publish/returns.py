@@ -9,18 +9,23 @@ atomic writer's temporary name included, fits the file system's 255 bytes.
 
 from __future__ import annotations
 
+import atexit
+import multiprocessing
 import os
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from core.files import TEMP_NAME_EXTRA_BYTES
+from core.files import TEMP_NAME_EXTRA_BYTES, atomic_target
 from core.home import Home
 from core.reference import Reference
-from publish.files import write_json, write_workbook
+from publish.files import is_large, render_workbook, write_json
 from transforms.returns import cell_marks, return_rows
 from transforms.submission import REQUIRED_CELLS
 
+WORKER_ROWS = 20_000  # a return sheet of more rows is rendered in a worker process while the warehouse commits
 NAME_MAX_BYTES = 255  # the longest file name Linux file systems take, in bytes
 RETURN_SUFFIXES = (".问题.xlsx", ".回执.json")  # every name built from a stem ends in one of these
 STEM_BYTES = (
@@ -61,23 +66,83 @@ def chinese_headers(ref: Reference) -> dict[str, str]:
 def rebuild_return_files(con, home: Home, ref: Reference, sha256: str, *, only_if_missing: bool = False) -> None:
     """Write a submission's return workbook and receipt from what the warehouse
     recorded for it (the one path: right after the load, and after a crash)."""
+    workbook, receipt = _paths_of(con, home, sha256)
+    if only_if_missing and receipt.exists():
+        return
+    start_return_files(con, home, ref, sha256, in_worker=False).finish()
+
+
+def _paths_of(con, home: Home, sha256: str) -> tuple[Path, Path]:
+    folder, name = con.execute("SELECT folder, name FROM raw.files WHERE file_sha256 = ?", [sha256]).fetchall()[0]
+    return return_paths(home, folder, name, sha256)
+
+
+@dataclass
+class PendingReturn:
+    """A submission's return files on their way: the workbook rendered into a temporary file
+    (here or in a worker process), put in place by `finish`, then the receipt. Nothing a town
+    sees is written before `finish`, so the ingest may start this inside its transaction and
+    finish it after the commit (or `abandon` it if the commit fails)."""
+
+    workbook: Path
+    receipt: Path
+    payload: dict
+    staged: Path | None = None  # the workbook's temporary file (None: the file has no rows, so no workbook)
+    job: Future | None = None  # the worker rendering `staged`
+    render: tuple | None = None  # or the arguments to render it here, in `finish`
+
+    def finish(self) -> None:
+        if self.staged is not None:
+            if self.job is None or self.job.exception() is not None:  # (a worker that died: render it here)
+                render_return_workbook(str(self.staged), *self.render)
+            os.replace(self.staged, self.workbook)
+        write_json(self.receipt, self.payload)
+
+    def abandon(self) -> None:
+        if self.job is not None:
+            self.job.exception()  # wait: never remove a file the worker is still writing
+        if self.staged is not None:
+            self.staged.unlink(missing_ok=True)
+
+
+def start_return_files(con, home: Home, ref: Reference, sha256: str, *, in_worker: bool = True) -> PendingReturn:
+    """Read what the warehouse recorded for a submission (inside the caller's transaction, if any)
+    and start its return files. A long sheet is rendered by a worker process (`in_worker`), which
+    gets the rows and findings as frames: the reads stay here, on the caller's connection."""
     from warehouse.sqlfiles import sql
 
     file_row = con.sql("SELECT * FROM raw.files WHERE file_sha256 = $sha", params={"sha": sha256}).pl().row(
         0, named=True)
-    workbook, receipt = return_paths(home, file_row["folder"], file_row["name"], sha256)
-    if only_if_missing and receipt.exists():
-        return
     findings = con.sql(sql("ingest/return_findings"), params={"sha": sha256}).pl()
     rows = None
     if file_row["status"] == "loaded":
         rows = con.sql(sql("ingest/return_rows"), params={"sha": sha256}).pl()
-    write_return_files(home, ref, file_row, rows, findings)
+    workbook, receipt = return_paths(home, file_row["folder"], file_row["name"], sha256)
+    pending = PendingReturn(workbook, receipt, receipt_payload(file_row, findings, workbook, rows is not None))
+    if rows is None:
+        return pending
+    pending.staged = atomic_target(workbook)
+    pending.render = (chinese_headers(ref), rows, findings)
+    if in_worker and rows.height > WORKER_ROWS:
+        try:
+            pending.job = _worker().submit(render_return_workbook, str(pending.staged), *pending.render)
+        except Exception:  # no worker process to be had: render here, in finish
+            pending.job = None
+    return pending
 
 
 def write_return_files(home: Home, ref: Reference, file_row: dict, rows: pl.DataFrame | None,
                        findings: pl.DataFrame) -> tuple[Path, Path]:
     workbook, receipt = return_paths(home, file_row["folder"], file_row["name"], file_row["file_sha256"])
+    pending = PendingReturn(workbook, receipt, receipt_payload(file_row, findings, workbook, rows is not None))
+    if rows is not None:
+        pending.staged = atomic_target(workbook)
+        pending.render = (chinese_headers(ref), rows, findings)
+    pending.finish()
+    return workbook, receipt
+
+
+def receipt_payload(file_row: dict, findings: pl.DataFrame, workbook: Path, has_rows: bool) -> dict:
     by_rule = dict(sorted(findings.group_by("rule_id").len().iter_rows())) if findings.height else {}
     payload = {
         "file": file_row["rel_path"],
@@ -90,15 +155,35 @@ def write_return_files(home: Home, ref: Reference, file_row: dict, rows: pl.Data
         "rows_warned": file_row["rows_warned"],
         "cases": file_row["cases"],
         "findings_by_rule": by_rule,
-        "return_file": workbook.name if rows is not None else None,
+        "return_file": workbook.name if has_rows else None,
     }
     if file_row.get("error"):
         payload["error"] = file_row["error"]
-    if rows is not None:
-        headers = chinese_headers(ref)
-        sheet = return_rows(rows, findings.select("case_key", "source_row", "rule_id", "message"), headers,
-                            keep=REQUIRED_CELLS)
-        marks = cell_marks(rows, findings.select("case_key", "source_row", "field", "rule_id", "message"), headers)
-        write_workbook(workbook, {"问题清单": sheet}, wrap=("问题",), marks={"问题清单": marks})
-    write_json(receipt, payload)
-    return workbook, receipt
+    return payload
+
+
+def render_return_workbook(target: str, headers: dict[str, str], rows: pl.DataFrame, findings: pl.DataFrame) -> str:
+    """The return sheet written to `target` (a temporary file): runs here or in a worker process."""
+    sheet = return_rows(rows, findings.select("case_key", "source_row", "rule_id", "message"), headers,
+                        keep=REQUIRED_CELLS)
+    sheets = {"问题清单": sheet}
+    marks = None
+    if not is_large(sheets):  # the Rust writer of long sheets has no cell comments: their 问题 says it all
+        marks = {"问题清单": cell_marks(rows, findings.select("case_key", "source_row", "field", "rule_id", "message"),
+                                    headers)}
+    render_workbook(Path(target), sheets, wrap=("问题",), marks=marks)
+    return target
+
+
+_WORKER: ProcessPoolExecutor | None = None
+
+
+def _worker() -> ProcessPoolExecutor:
+    """One worker process, started once per process (spawned, not forked: the writer holds DuckDB and
+    Polars threads). It renders one file's sheet while this process commits that file; one is enough
+    on two cores, because the writer waits for it before the next file."""
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        atexit.register(_WORKER.shutdown, cancel_futures=True)
+    return _WORKER

@@ -50,6 +50,17 @@ def previous_state(con: duckdb.DuckDBPyConnection, town_code: str, case_nos: lis
     return got.cast(PREVIOUS_SCHEMA) if got.height else pl.DataFrame(schema=PREVIOUS_SCHEMA)
 
 
+def current_version_ids(con: duckdb.DuckDBPyConnection, town_code: str, case_nos: pl.Series) -> pl.DataFrame:
+    """case_no, current_id: the current version of each of a town's cases named (a join, so that a
+    re-sent ledger of 50,000 unchanged cases costs one pass, not a list search per version)."""
+    with registered(con, "unchanged", pl.DataFrame({"case_no": case_nos.unique()})):
+        return con.sql(
+            "SELECT v.case_no, v.version_id AS current_id FROM core.case_versions v "
+            "JOIN unchanged u ON u.case_no = v.case_no WHERE v.town_code = $town AND v.is_current",
+            params={"town": town_code},
+        ).pl()
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -60,6 +71,7 @@ def load_file(
     record_findings: Callable[[duckdb.DuckDBPyConnection, pl.DataFrame | None], None],
     replace: bool = False,
     fail_after: Callable[[str], None] | None = None,
+    before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> None:
     """Write one file's outcome atomically. `replace` re-loads a file read again
     on purpose (--reprocess): its earlier rows and versions are replaced, and it
@@ -67,6 +79,8 @@ def load_file(
     the file's findings last, before the commit (touched: the cases whose current
     version was refreshed, or None); the findings are the checks' to write
     (checks.lifecycle.record_submission_findings).
+    `before_commit(con)` runs last inside the transaction: it sees the file as it will be committed
+    (the ingest reads its return files' rows there, to render them while the commit writes).
     `fail_after(step)` is a test hook that may raise between steps."""
     step = fail_after or (lambda _s: None)
     sha = file_row["file_sha256"]
@@ -95,10 +109,20 @@ def load_file(
         step("current")
         record_findings(con, touched)
         step("findings")
+        if before_commit is not None:
+            before_commit(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
+    """Write the committed file into the database file now (DuckDB would do it when the connection
+    closes, or at a commit past its WAL threshold), so that the ingest can overlap it with the return
+    files. Skipped while another transaction is open."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("CHECKPOINT")
 
 
 def _insert(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, statement: str) -> None:

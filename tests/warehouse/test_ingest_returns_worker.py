@@ -1,0 +1,78 @@
+"""Return files rendered in a worker process (issue 18): the same files as in the writer process,
+and nothing half-made when the load fails after the rows were read for them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from helpers import SPOUSE, at, drop, ingest_all, make_id, row
+from python_calamine import CalamineWorkbook
+
+import publish.returns
+import warehouse.ingest_load
+from core.home import Home
+from publish.files import LARGE_ROWS
+
+
+def _submission(home: Home, cases: int) -> None:
+    """`cases` households of two; every fifth with a bad relation (V03, rejected), so the sheet
+    has both 已接收 and 退回 rows, case-level and row-level problems."""
+    lines = []
+    for i in range(cases):
+        seq, block = f"{i % 999 + 1:03d}", f"{10 + i // 999}"
+        spouse = SPOUSE | {"relation": "表亲" if i % 5 == 0 else "配偶",
+                           "id_no": make_id(birth="19491231", seq=seq, area=f"1101{block}")}
+        lines += [row(case=f"GN-{i:05d}", id_no=make_id(seq=seq, area=f"5001{block}")),
+                  row(case=f"GN-{i:05d}", **spouse)]
+    drop(home, "500110001", "台账.csv", lines, at(5))
+
+
+def _files(home: Home) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((home.out / "returns").rglob("*")) if p.is_file()}
+
+
+def _cells(path) -> list[list]:
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+
+
+@pytest.mark.parametrize("cases", [40, LARGE_ROWS // 2 + 10])  # the xlsxwriter sheet, then the Rust writer's
+def test_worker_writes_the_same_return_files(tmp_path, monkeypatch, cases):
+    here, there = Home(tmp_path / "here").ensure(), Home(tmp_path / "there").ensure()
+    for home in (here, there):
+        _submission(home, cases)
+    [o] = ingest_all(here, date(2025, 3, 5))
+    monkeypatch.setattr(publish.returns, "WORKER_ROWS", 0)  # every sheet to the worker process
+    [p] = ingest_all(there, date(2025, 3, 5))
+    assert o.counts() | {"seconds": {}} == p.counts() | {"seconds": {}}
+    assert o.rows_rejected == 2 * ((cases + 4) // 5), o.findings_by_rule
+    mine, theirs = _files(here), _files(there)
+    assert sorted(mine) == sorted(theirs) and len(mine) == 2
+    workbook = next(n for n in mine if n.endswith(".xlsx"))
+    assert _cells(here.out / "returns" / "500110001" / workbook) == _cells(
+        there.out / "returns" / "500110001" / workbook)
+    if cases * 2 <= LARGE_ROWS:  # xlsxwriter with a fixed date: the same bytes, cell comments included
+        assert mine == theirs
+    else:  # the Rust writer stamps the time: the receipts are the same bytes
+        assert {n: b for n, b in mine.items() if n.endswith(".json")} == {
+            n: b for n, b in theirs.items() if n.endswith(".json")}
+
+
+def test_failure_after_the_rows_were_read_leaves_no_file_and_the_next_run_writes_them(tmp_path, monkeypatch):
+    home = Home(tmp_path).ensure()
+    _submission(home, 30)
+    monkeypatch.setattr(publish.returns, "WORKER_ROWS", 0)
+    real = warehouse.ingest_load.record_path
+
+    def boom(*args, **kwargs):  # after the commit, before the files are put in place
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(warehouse.ingest_load, "record_path", boom)
+    with pytest.raises(RuntimeError, match="injected"):
+        ingest_all(home, date(2025, 3, 5))
+    folder = home.out / "returns" / "500110001"
+    assert not folder.exists() or not any(folder.iterdir())  # neither the files nor a temporary one
+    monkeypatch.setattr(warehouse.ingest_load, "record_path", real)
+    [o] = ingest_all(home, date(2025, 3, 5))  # the file is known: its lost return files are written
+    assert o.status == "known"
+    assert sorted(p.suffix for p in folder.iterdir()) == [".json", ".xlsx"]
