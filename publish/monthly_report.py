@@ -111,7 +111,7 @@ def headline_markdown(h: dict) -> str:
         for p, label in h["program_labels"].items()
     )
     return (f"# 统计月报 {h['period']}\n\n| 指标 | 数值 |\n|---|---|\n{table}\n\n"
-            f"| 救助类别 | 平均办理工作日 | 退回率 | 命中率 |\n|---|---|---|---|\n{per_program}\n")
+            f"| 救助类别 | 平均办理工作日 | 退回率 | 申请核对命中率（申请件） |\n|---|---|---|---|\n{per_program}\n")
 
 
 def audit_summary(summary: dict) -> dict:
