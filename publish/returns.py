@@ -116,7 +116,9 @@ def start_return_files(con, home: Home, ref: Reference, sha256: str, *, in_worke
     findings = con.sql(sql("ingest/return_findings"), params={"sha": sha256}).pl()
     rows = None
     if file_row["status"] == "loaded":
-        rows = con.sql(sql("ingest/return_rows"), params={"sha": sha256}).pl()
+        # the sheet lists the rows of cases with findings: with none (an ordinary day's clean ledger),
+        # the file's rows need not be read back at all (the same empty sheet)
+        rows = con.sql(sql("ingest/return_rows"), params={"sha": sha256 if findings.height else None}).pl()
     workbook, receipt = return_paths(home, file_row["folder"], file_row["name"], sha256)
     pending = PendingReturn(workbook, receipt, receipt_payload(file_row, findings, workbook, rows is not None))
     if rows is None:

@@ -76,3 +76,20 @@ def test_failure_after_the_rows_were_read_leaves_no_file_and_the_next_run_writes
     [o] = ingest_all(home, date(2025, 3, 5))  # the file is known: its lost return files are written
     assert o.status == "known"
     assert sorted(p.suffix for p in folder.iterdir()) == [".json", ".xlsx"]
+
+
+def test_a_file_without_findings_gets_the_same_empty_sheet_without_reading_its_rows(tmp_path):
+    import polars as pl
+    from helpers import REF
+
+    from publish.returns import chinese_headers, render_return_workbook
+    from transforms.returns import RAW_FIELDS
+
+    rows = pl.DataFrame({f: [f"{f}{i}" for i in range(5)] for f in RAW_FIELDS}).with_columns(
+        source_row=pl.int_range(2, 7, dtype=pl.Int32), row_status=pl.lit("accepted"), case_key=pl.col("case_no"))
+    findings = pl.DataFrame(schema={"case_key": pl.String, "source_row": pl.Int32, "field": pl.String,
+                                    "rule_id": pl.String, "message": pl.String})
+    read, skipped = tmp_path / "read.xlsx", tmp_path / "skipped.xlsx"
+    render_return_workbook(str(read), chinese_headers(REF), rows, findings)
+    render_return_workbook(str(skipped), chinese_headers(REF), rows.clear(), findings)
+    assert read.read_bytes() == skipped.read_bytes()
