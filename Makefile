@@ -31,10 +31,11 @@ ifeq ($(and $(CHROMIUM),$(CHROMEDRIVER)),)
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
 endif
 
+# Every tier, on both cores (pytest-xdist; each test has its own home and warehouse).
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # The fast tier for your own loop: pure functions and the warehouse, no Prefect, no browser.
 test-fast: $(STAMP)
