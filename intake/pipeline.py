@@ -290,7 +290,8 @@ def _load_with_returns(con: duckdb.DuckDBPyConnection, home: Home, ref: Referenc
             before_commit=start_returns,
         )
         ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
-        ingest_load.checkpoint(con)
+        if pending[0].job is not None:  # the worker renders meanwhile (else DuckDB checkpoints when it will)
+            ingest_load.checkpoint(con)
     except BaseException:
         for p in pending:
             p.abandon()

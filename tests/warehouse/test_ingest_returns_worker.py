@@ -43,7 +43,9 @@ def test_worker_writes_the_same_return_files(tmp_path, monkeypatch, cases):
         _submission(home, cases)
     [o] = ingest_all(here, date(2025, 3, 5))
     monkeypatch.setattr(publish.returns, "WORKER_ROWS", 0)  # every sheet to the worker process
+    monkeypatch.setattr(publish.returns, "core_idle", lambda: True)
     [p] = ingest_all(there, date(2025, 3, 5))
+    assert publish.returns._WORKER is not None  # the worker process rendered it
     assert o.counts() | {"seconds": {}} == p.counts() | {"seconds": {}}
     assert o.rows_rejected == 2 * ((cases + 4) // 5), o.findings_by_rule
     mine, theirs = _files(here), _files(there)
@@ -62,6 +64,7 @@ def test_failure_after_the_rows_were_read_leaves_no_file_and_the_next_run_writes
     home = Home(tmp_path).ensure()
     _submission(home, 30)
     monkeypatch.setattr(publish.returns, "WORKER_ROWS", 0)
+    monkeypatch.setattr(publish.returns, "core_idle", lambda: True)
     real = warehouse.ingest_load.record_path
 
     def boom(*args, **kwargs):  # after the commit, before the files are put in place
