@@ -38,7 +38,9 @@ import duckdb
 import polars as pl
 
 SCHEMAS = ("raw", "core", "checks", "pay", "mart")
-VOLATILE = re.compile(r"(^|_)(run_id|run|runs)$|_at$|^pid$|^host$|^process_start$|seconds|^code_version$|^duration")
+# manifest_sha256: a spot-check draw's manifest records when it was drawn, so its hash is a clock reading too
+VOLATILE = re.compile(
+    r"(^|_)(run_id|run|runs)$|_at$|^pid$|^host$|^process_start$|seconds|^code_version$|^duration|^manifest_sha256$")
 SKIPPED_FOLDERS = ("validation",)
 STAMPED = re.compile(r"(?<=/)\d{8}T\d{6}-")  # an outbox file's name starts with the time it was written
 
