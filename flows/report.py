@@ -13,14 +13,12 @@ from __future__ import annotations
 from prefect import flow
 
 from core.home import Home, parse_as_of, today_shanghai
-from core.periods import parse_period
+from core.periods import parse_period, previous_period
 from flows.runtime import report_failure
 from flows.steps import artifact, audited, home_of, log, reference, step
 from publish import monthly_report
 from publish.analyst import build_analyst_copy
 from warehouse.connection import open_warehouse
-
-default_period = monthly_report.default_period
 
 
 @step
@@ -48,7 +46,7 @@ def report_flow(home: str | None = None, as_of: str | None = None, period: str |
     """Monthly statistics, public edition, HTML report and the analysts' copy (default: the previous month)."""
     home = str(Home.resolve(home).require().root)
     day = parse_as_of(as_of) or today_shanghai()
-    period = period or default_period(day)
+    period = period or previous_period(day)
     parse_period(period)
     with audited("report", home, day.isoformat(), {"period": period}, audit_view=monthly_report.audit_summary) as run:
         run.summary["marts"] = run(build_statistics, home, period, day.isoformat())

@@ -18,11 +18,12 @@ from __future__ import annotations
 from prefect import flow
 
 from core.home import Home, parse_as_of, today_shanghai
+from core.periods import previous_period
 from flows.runtime import report_failure
 from flows.steps import audited, home_of, log, reference, step
 from intake.inspections import read_inspection_results
 from notify.tell import tell_inspections
-from publish.spotcheck import default_period, draw_and_publish, refresh_inspections_mart
+from publish.spotcheck import draw_and_publish, refresh_inspections_mart
 from warehouse.connection import open_warehouse
 
 
@@ -63,7 +64,7 @@ def sample_flow(home: str | None = None, as_of: str | None = None, period: str |
     """
     home = str(Home.resolve(home).require().root)
     day = parse_as_of(as_of) or today_shanghai()
-    period = period or default_period(day)
+    period = period or previous_period(day)
     with audited("sample", home, day.isoformat(), {"period": period}) as run:
         run.summary["inspections"] = run(read_results, home, "sample", day.isoformat(), run.run_id, notify, cycle_id)
         run.summary["sample"] = run(draw_sample, home, period, day.isoformat(), run.run_id)

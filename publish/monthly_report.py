@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from core.home import Home
-from core.periods import add_months, previous_period, to_month
+from core.periods import add_months, to_month
 from core.reference import Reference
 from publish.report_html import write_html
 from publish.report_xlsx import write_official, write_public
@@ -24,11 +24,6 @@ from warehouse.mart import build_marts, load_report_data
 
 HISTORY_MONTHS = 12
 MEASURES = {"decision_days_avg": 1, "rejection_rate": 4, "hit_rate": 4}  # mart column -> decimals shown
-
-
-def default_period(as_of: date) -> str:
-    """The report covers the previous month of the as-of date."""
-    return previous_period(as_of)
 
 
 def refresh_marts(con: duckdb.DuckDBPyConnection, ref: Reference, period: str, as_of: date) -> dict:

@@ -28,6 +28,7 @@ import xlsxwriter
 
 from core.files import atomic_target
 from core.home import Home
+from core.periods import shift_period
 from transforms.catalogue import RULES
 from transforms.suppression import COMPLEMENT_MARK, crosstab_cells, primary_mark
 from warehouse.mart import RATIOS, TREND_MONTHS, ReportData, sum_with_ratios
@@ -830,11 +831,6 @@ PUBLIC_ORDERS = (
 )
 
 
-def _previous_period(period: str) -> str:
-    year, month = (int(x) for x in period.split("-"))
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
-
-
 def read_public(path: Path, data: ReportData) -> pl.DataFrame:
     """The cells of a published public edition as printed: town_code (or 合计), program (or 合计),
     measure, shown (the figure as text, "<5" or "×")."""
@@ -905,7 +901,7 @@ def _prior_truth(data: ReportData) -> pl.DataFrame:
         frame.select("town_code", "program", pl.lit(PRIOR_CLOSING).alias("measure"), opening.alias("value"))
     ]
     before = data.stats.filter(
-        (pl.col("period") == _previous_period(data.period)) & pl.col("town_code").is_in(towns)
+        (pl.col("period") == shift_period(data.period, -1)) & pl.col("town_code").is_in(towns)
     )
     if before.height:
         parts.append(
@@ -934,7 +930,7 @@ def prior_cells(home: Home, data: ReportData, threshold: int = 5) -> tuple[pl.Da
     closing is taken as printed in full (the attacker knowing most). Returns the cells and which
     of 'edition', 'missing' or 'disagrees' applied."""
     truth = _prior_truth(data)
-    path = public_path(home, _previous_period(data.period))
+    path = public_path(home, shift_period(data.period, -1))
     if not path.is_file() or PRIOR_NEW not in truth["measure"].to_list():
         return _all_printed(truth), "missing"
     printed = read_public(path, data).with_columns(

@@ -22,7 +22,7 @@ import duckdb
 import polars as pl
 
 from core.home import Home, now_shanghai
-from core.periods import parse_period
+from core.periods import period_bounds, shift_period
 from core.reference import Reference
 from publish.files import write_text, write_workbook
 from transforms import sampling
@@ -34,26 +34,7 @@ LIST_SHEET = "抽查名单"
 RESULT_COLUMNS = ("核查日期", "核查结论", "问题类型", "处理意见")
 
 
-# ---------------------------------------------------------------- periods
-
-
-def period_bounds(period: str) -> tuple[date, date]:
-    """'2025-03' -> (2025-03-01, 2025-03-31)."""
-    year, month = parse_period(period)
-    first = date(year, month, 1)
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    return first, nxt - timedelta(days=1)
-
-
-def shift_period(period: str, months: int) -> str:
-    year, month = parse_period(period)
-    index = year * 12 + (month - 1) + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def default_period(as_of: date) -> str:
-    """The previous month of the as-of date (what `jiuzhu run sample` samples by default)."""
-    return shift_period(f"{as_of:%Y-%m}", -1)
+# ---------------------------------------------------------------- paths
 
 
 def spotcheck_dir(home: Home, period: str) -> Path:

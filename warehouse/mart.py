@@ -21,7 +21,7 @@ from datetime import date, timedelta
 import duckdb
 import polars as pl
 
-from core.periods import add_months
+from core.periods import add_months, period_text, to_month
 from core.reference import Reference
 from transforms.budget import WhatIf, assign_payer, default_what_if, project_budget
 from transforms.calendar import WorkingCalendar
@@ -49,18 +49,6 @@ TABLES = (
 # Every statement is a file in warehouse/sql/mart/: a table's model `<table>.sql` inserts its
 # rows, `clear/<table>.sql` deletes the months first; a table's rows are read and counted by
 # name through `query_table` (read_period.sql, count_period.sql), the name bound, never formatted.
-
-
-def to_month(value: str | date) -> date:
-    """'YYYY-MM' or a date -> the first day of that month."""
-    if isinstance(value, date):
-        return value.replace(day=1)
-    year, month = str(value).split("-")[:2]
-    return date(int(year), int(month), 1)
-
-
-def period_text(month: date) -> str:
-    return f"{month:%Y-%m}"
 
 
 def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

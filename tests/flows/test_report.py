@@ -17,8 +17,9 @@ from helpers import REF, at, case_rows, drop_cases, ingest_all, make_id, query
 from python_calamine import CalamineWorkbook
 
 from core.home import Home
+from core.periods import previous_period
 from flows.close_month import close_month_flow
-from flows.report import default_period, report_flow
+from flows.report import report_flow
 from publish.report_xlsx import PUBLIC_MEASURES, TOTAL, write_public
 from transforms.suppression import crosstab_cells, protect
 from warehouse.connection import open_warehouse
@@ -62,8 +63,8 @@ def sheet(path, name) -> list[list]:
 
 
 def test_default_period_is_the_previous_month():
-    assert default_period(date(2025, 7, 3)) == "2025-06"
-    assert default_period(date(2026, 1, 1)) == "2025-12"
+    assert previous_period(date(2025, 7, 3)) == "2025-06"
+    assert previous_period(date(2026, 1, 1)) == "2025-12"
 
 
 def test_files_at_the_spec_paths(reported):

@@ -314,7 +314,7 @@ def test_synthetic_district_every_month_of_2025_is_sampled_and_verifies(tmp_path
     """Replay the synthetic district's submissions day by day; on the first of each
     month sample the month before; every manifest verifies and every town meets k."""
     import synth
-    from publish.spotcheck import shift_period
+    from core.periods import previous_period
 
     synth.generate(tmp_path / "synth", households=40, seed=20250101)
     home = Home(tmp_path / "synth")
@@ -326,7 +326,7 @@ def test_synthetic_district_every_month_of_2025_is_sampled_and_verifies(tmp_path
         for day in [d for d in days if d < first]:
             ingest_day(home, day)
         days = [d for d in days if d >= first]
-        run_sample(home, first, shift_period(f"{first:%Y-%m}", -1), notify=False)
+        run_sample(home, first, previous_period(first), notify=False)
     first_approvals = query(
         home,
         "SELECT count(*) FROM core.case_versions WHERE is_first_approval AND NOT is_baseline "
