@@ -31,6 +31,7 @@ import polars as pl
 from checks.findings import finding_id_expr
 from checks.lifecycle import apply_checked_findings, escalation_days
 from core.home import now_shanghai
+from core.periods import month_start
 from core.reference import Reference
 from transforms.calendar import WorkingCalendar
 from transforms.catalogue import RULES as CATALOGUE
@@ -283,7 +284,7 @@ def _yuan(fen: int) -> Decimal:
 
 def rule_parameters(ref: Reference, as_of: date) -> dict:
     """Every bound parameter of the rules, from the dated reference tables in force on the check date."""
-    month = as_of.replace(day=1)
+    month = month_start(as_of)
     tables = ref.tables
     return {
         "as_of": as_of,

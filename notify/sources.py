@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from core.periods import period_text
 from notify.digest import DigestItem
 from warehouse.sqlfiles import sql
 
@@ -56,7 +57,7 @@ def close_items(con: duckdb.DuckDBPyConnection, run_id: str) -> Items:
     items: Items = {}
     for town, case, first, reason, n in holds:
         items.setdefault(town, []).append(
-            DigestItem("hold", "HOLD", case, f"自{first:%Y-%m}起暂停发放{n}个月：{reason}", count=n)
+            DigestItem("hold", "HOLD", case, f"自{period_text(first)}起暂停发放{n}个月：{reason}", count=n)
         )
     for town, case, n, reason in recover:
         items.setdefault(town, []).append(DigestItem("hold", "RECOVER", case, f"{reason}（{n}笔）", count=n))

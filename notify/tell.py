@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from core.home import Home
+from core.periods import period_text
 from core.reference import Reference
 from notify.digest import DigestItem
 from notify.queue import notify_or_queue, open_counts_by_tag
@@ -81,7 +82,7 @@ def new_hold_items(con: duckdb.DuckDBPyConnection, period: date, prior_held: set
     for town, case, first, reason, n in con.execute(sql("notify/period_holds"), {"period": period}).fetchall():
         if (town, case) not in prior_held:
             items.setdefault(town, []).append(
-                DigestItem("hold", "HOLD", case, f"自{first:%Y-%m}起暂停发放{n}个月：{reason}", count=n))
+                DigestItem("hold", "HOLD", case, f"自{period_text(first)}起暂停发放{n}个月：{reason}", count=n))
     for town, case, n, reason in con.execute(sql("notify/period_recoveries"), {"period": period}).fetchall():
         items.setdefault(town, []).append(DigestItem("hold", "RECOVER", case, f"{reason}（{n}笔）", count=n))
     return items

@@ -14,6 +14,7 @@ import polars as pl
 
 from checks.lifecycle import clear_b01_reissued
 from core.home import Home, now_shanghai
+from core.periods import month_start
 from core.reference import Reference
 from payments.bank import release_line_keys
 from publish.payments import bank_frame, csv_sha256
@@ -100,7 +101,7 @@ def one_off_people(con: duckdb.DuckDBPyConnection, ref: Reference, as_of: date) 
     from transforms.payments import payable_months
     from warehouse.closes import go_live_month
 
-    month = as_of.replace(day=1)
+    month = month_start(as_of)
     inputs = close_inputs(con, ref, go_live=month, period=month, as_of=as_of)
     payable = payable_months(**inputs, tables=ref.tables, go_live=go_live_month(con, ref, month)).filter(
         pl.col("reason").is_null())
@@ -134,7 +135,7 @@ def one_off(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, *, occas
         .with_columns(amount_fen=pl.col("program").replace_strict(family).replace_strict(per_person))
         .filter(pl.col("amount_fen") > 0)
     )
-    period = as_of.replace(day=1)
+    period = month_start(as_of)
     payers = {"dibao": ref.setting("payer_dibao", "bureau"), "tekun": ref.setting("payer_tekun", "town")}
     people = people.with_columns(
         payer=pl.when(pl.col("program").replace_strict(family).replace_strict(payers) == "town")

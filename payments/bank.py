@@ -19,6 +19,7 @@ import polars as pl
 
 from checks import lifecycle
 from core.home import Home, now_shanghai
+from core.periods import period_text
 from core.reference import load_reference
 from intake.discover import sha256_of
 from intake.readers import FileLimits, read_submission
@@ -132,7 +133,7 @@ def release_line_keys(con, batch_no: str, line_no: int) -> None:
 
 def raise_b01(con, town: str, case: str, account: str | None, period_owed: date, reason: str, *, as_of: date,
               run_id: str) -> None:
-    message = f"{period_owed:%Y-%m}发放失败（{reason}），请核实银行账号后重新报送或申请重新发放"
+    message = f"{period_text(period_owed)}发放失败（{reason}），请核实银行账号后重新报送或申请重新发放"
     lifecycle.raise_b01(con, town_code=town, case_no=case, account_no=account, message=message, as_of=as_of,
                         run_id=run_id)
 

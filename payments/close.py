@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from core.home import Home, now_shanghai
+from core.periods import month_start, period_text
 from core.reference import Reference
 from publish.payments import (
     bank_frame,
@@ -76,10 +77,10 @@ def run_close(
     fail_after: Callable[[str], None] | None = None,
 ) -> dict:
     step = fail_after or (lambda _s: None)
-    period = period.replace(day=1)
+    period = month_start(period)
     go_live = go_live_month(con, ref, period)
     if period < go_live:
-        raise ValueError(f"cannot close {period:%Y-%m}: it is before the go-live month {go_live:%Y-%m}")
+        raise ValueError(f"cannot close {period_text(period)}: it is before the go-live month {period_text(go_live)}")
     inputs = close_inputs(con, ref, go_live=go_live, period=period, as_of=as_of)
     plan = plan_close(
         period=period, **inputs,
@@ -164,7 +165,7 @@ def run_close(
     step("committed")
     written = write_period_files(con, home, ref, period)
     return {
-        "period": f"{period:%Y-%m}", "go_live": f"{go_live:%Y-%m}", "new_batches": len(batches),
+        "period": period_text(period), "go_live": period_text(go_live), "new_batches": len(batches),
         "new_lines": payments.height, "new_total": f"{total_all:.2f}",
         "arrears_lines": int((payments["payment_type"] == "arrears").sum()),
         "held_cases": holds.select("town_code", "case_no").unique().height, "held_months": holds.height,
@@ -177,7 +178,7 @@ def write_period_files(con: duckdb.DuckDBPyConnection, home: Home, ref: Referenc
     exported batches whose files are missing, and the hold and recovery lists."""
     towns = dict(zip(ref["towns"]["code"], ref["towns"]["name"], strict=True))
     labels = dict(zip(ref["programs"]["program"], ref["programs"]["label"], strict=True))
-    label = f"{period:%Y-%m}"
+    label = period_text(period)
     folder = payments_dir(home, label)
     written = 0
     batches = con.sql("SELECT * FROM pay.batches WHERE period = $p ORDER BY batch_no", params={"p": period}).pl()

@@ -27,7 +27,7 @@ from fractions import Fraction
 
 import polars as pl
 
-from core.periods import add_months, months_between
+from core.periods import add_months, month_start, months_between
 from transforms.entitlement import STANDARD_KINDS, month_constants
 from transforms.money import yuan_to_fen
 
@@ -129,7 +129,7 @@ def project_budget(
     when a WhatIf is given.
     """
     history = history.cast({k: v for k, v in HISTORY_SCHEMA.items() if k in history.columns})
-    base_month = base_month.replace(day=1)
+    base_month = month_start(base_month)
     kinds = dict(zip(tables["programs"]["program"], tables["programs"]["standard"], strict=True))
     targets = [add_months(base_month, t) for t in range(1, months + 1)]
     consts = month_constants(tables, [base_month, *targets])

@@ -16,6 +16,7 @@ from starlette.templating import Jinja2Templates
 
 from core.accounts import ROLES, Account, AccountStore, when
 from core.home import SHANGHAI, Home, today_shanghai
+from core.periods import period_text
 from core.reference import Reference
 from transforms.identifiers import mask, scrub_text
 from warehouse.sqlfiles import sql as sqlfile
@@ -165,7 +166,7 @@ def day(value) -> str:
 
 
 def month(value) -> str:
-    return value.strftime("%Y-%m") if isinstance(value, date) else (value or "")
+    return period_text(value) if isinstance(value, date) else (value or "")
 
 
 templates.env.filters["money"] = money

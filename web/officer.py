@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from core.accounts import Account
+from core.periods import month_start, period_text, to_month
 from transforms.identifiers import scrub_text
 from web import files
 from web.actions import pending_clear_by, submit
@@ -185,9 +186,9 @@ def close_preview(request: Request, user: User, period: str | None = None):
     need(user, *READERS)
     wb = wb_of(request)
     today = wb.today()
-    month = today.replace(day=1)
+    month = month_start(today)
     if period and re.fullmatch(r"\d{4}-\d{2}", period):
-        month = date(int(period[:4]), int(period[5:]), 1)
+        month = to_month(period)
     snap = wb.snapshots.current
     key = (snap.generation if snap else None, month, today)
     hit = _preview_cache.get(key)
@@ -215,7 +216,7 @@ def _plan_holds(cur, wb, month: date, as_of: date) -> list[dict]:
 
     go_live = go_live_month(cur, wb.ref, month)
     if month < go_live:
-        raise ValueError(f"{month:%Y-%m} 早于上线月份 {go_live:%Y-%m}")
+        raise ValueError(f"{period_text(month)} 早于上线月份 {period_text(go_live)}")
     inputs = close_inputs(cur, wb.ref, go_live=go_live, period=month, as_of=as_of)
     plan = plan_close(period=month, **inputs, live=_frame(cur, "close/live_lines"),
                       person_months=_frame(cur, "close/live_person_months"), tables=wb.ref.tables, go_live=go_live)
@@ -311,7 +312,7 @@ def batch_file(request: Request, batch_no: str, kind: str, user: User):
         b = one(cur, "batch", batch_no=batch_no)
     if b is None:
         raise NotFound()
-    return batch_download(request, user, batch_no, f"{b['period']:%Y-%m}", kind)
+    return batch_download(request, user, batch_no, period_text(b["period"]), kind)
 
 
 @router.post("/batches/{batch_no}/void")

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from core.accounts import Account
 from core.home import SHANGHAI
+from core.periods import period_text
 from web import files
 from web.common import (
     Forbidden,
@@ -194,7 +195,7 @@ def town_batch_file(request: Request, town: str, batch_no: str, kind: str, user:
         mine = [b for b in rows(cur, "town_batches", town=town) if b["batch_no"] == batch_no]
     if not mine:
         raise Forbidden("这不是本镇街发放的批次 (not this town's batch)")
-    return batch_download(request, user, batch_no, f"{mine[0]['period']:%Y-%m}", kind)
+    return batch_download(request, user, batch_no, period_text(mine[0]["period"]), kind)
 
 
 def batch_download(request: Request, user: Account, batch_no: str, period: str, kind: str):
@@ -221,13 +222,13 @@ def town_lists(request: Request, town: str, which: str, user: User):
     with wb.snapshots.reader() as cur:
         if which == "holds":
             got = rows(cur, "town_holds", town=town)
-            frame = pl.DataFrame([{"案件编号": r["case_no"], "首月": f"{r['first_month']:%Y-%m}",
-                                   "末月": f"{r['last_month']:%Y-%m}", "月数": r["months"],
+            frame = pl.DataFrame([{"案件编号": r["case_no"], "首月": period_text(r["first_month"]),
+                                   "末月": period_text(r["last_month"]), "月数": r["months"],
                                    "应发金额": str(r["amount"] or ""), "暂停原因": r["reasons"]} for r in got])
         else:
             got = rows(cur, "recoveries", town=town, status="open")
             frame = pl.DataFrame([{"案件编号": r["case_no"], "收款人身份证号": show_id(user, r["id_no"]),
-                                   "所属期": f"{r['period_owed']:%Y-%m}", "批次号": r["batch_no"], "序号": r["line_no"],
+                                   "所属期": period_text(r["period_owed"]), "批次号": r["batch_no"], "序号": r["line_no"],
                                    "应追回金额": str(r["amount_due"]), "尚欠金额": str(r["outstanding"]),
                                    "追回原因": r["reason"]} for r in got])
     name = "暂停发放" if which == "holds" else "应追回"
