@@ -27,7 +27,7 @@ from core.reference import Reference
 from publish.files import write_text, write_workbook
 from transforms import sampling
 from warehouse.ingest_load import registered
-from warehouse.sqlfiles import sql
+from warehouse.sqlfiles import run, sql
 
 TEST_SEED_SETTING = "spot_check_test_seed"
 LIST_SHEET = "抽查名单"
@@ -215,12 +215,12 @@ def draw_month(
     con.execute("BEGIN TRANSACTION")
     try:
         with registered(con, "new_draw", draw_row):
-            con.execute("INSERT INTO checks.spotcheck_draws BY NAME SELECT * FROM new_draw")
+            run(con, "spotcheck/insert_draw")
         with registered(con, "new_towns", town_table):
-            con.execute("INSERT INTO checks.spotcheck_towns BY NAME SELECT * FROM new_towns")
+            run(con, "spotcheck/insert_towns")
         if case_table.height:
             with registered(con, "new_cases", case_table):
-                con.execute("INSERT INTO checks.spotcheck_cases BY NAME SELECT * FROM new_cases")
+                run(con, "spotcheck/insert_cases")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -229,11 +229,7 @@ def draw_month(
 
 
 def _stored_draw(con: duckdb.DuckDBPyConnection, period: str) -> DrawResult | None:
-    rows = con.execute(
-        "SELECT drawn_on, population, selected, (SELECT count(*) FROM checks.spotcheck_towns t WHERE t.period = d.period) "
-        "FROM checks.spotcheck_draws d WHERE period = ?",
-        [period],
-    ).fetchall()
+    rows = run(con, "spotcheck/stored_draw", {"period": period}).fetchall()
     if not rows:
         return None
     drawn_on, population, selected, towns = rows[0]
@@ -245,21 +241,12 @@ def _stored_draw(con: duckdb.DuckDBPyConnection, period: str) -> DrawResult | No
 
 def manifest_payload(con: duckdb.DuckDBPyConnection, ref: Reference, period: str) -> dict:
     """The published manifest of a drawn month, from the stored draw only."""
-    draws = con.execute(
-        "SELECT seed_hex, seed_source, method, drawn_on, drawn_at, "
-        "spot_check_json FROM checks.spotcheck_draws WHERE period = ?",
-        [period],
-    ).fetchall()
+    draws = run(con, "spotcheck/draw_read", {"period": period}).fetchall()
     if not draws:
         raise ValueError(f"{period} has not been sampled")
     seed_hex, seed_source, method, drawn_on, drawn_at, params_json = draws[0]
-    towns = con.sql(
-        "SELECT * FROM checks.spotcheck_towns WHERE period = $p ORDER BY town_code", params={"p": period}
-    ).pl()
-    cases = con.sql(
-        "SELECT * FROM checks.spotcheck_cases WHERE period = $p ORDER BY town_code, case_no",
-        params={"p": period},
-    ).pl()
+    towns = con.sql(sql("spotcheck/draw_towns"), params={"period": period}).pl()
+    cases = con.sql(sql("spotcheck/draw_cases"), params={"period": period}).pl()
     params = json.loads(params_json)
     town_entries = []
     for t in towns.iter_rows(named=True):
@@ -421,9 +408,10 @@ def render_month(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, per
     text = stored[0][0]
     if text is None:
         text = json.dumps(manifest_payload(con, ref, period), ensure_ascii=False, indent=2) + "\n"
-        con.execute(
-            "UPDATE checks.spotcheck_draws SET manifest_json = ?, manifest_sha256 = ? WHERE period = ?",
-            [text, hashlib.sha256(text.encode("utf-8")).hexdigest(), period],
+        run(
+            con,
+            "spotcheck/set_manifest",
+            {"manifest_json": text, "manifest_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "period": period},
         )
     lists = []
     for town, frame in list_frames(con, ref, period).items():
@@ -472,10 +460,10 @@ def refresh_inspections_mart(con: duckdb.DuckDBPyConnection, ref: Reference, as_
     mart = sampling.inspections_monthly(cases, ref.town_codes, next_params)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DELETE FROM mart.inspections_monthly")
+        run(con, "spotcheck/inspections_mart_clear")
         if mart.height:
             with registered(con, "new_mart", mart):
-                con.execute("INSERT INTO mart.inspections_monthly BY NAME SELECT * FROM new_mart")
+                run(con, "spotcheck/inspections_mart_insert")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
