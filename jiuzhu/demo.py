@@ -18,6 +18,8 @@ from pathlib import Path
 
 from core.home import Home
 
+SQL_DIR = Path(__file__).resolve().parent / "sql"  # jiuzhu/sql/, the command line's statements
+
 
 def run_demo(home: Home, *, households: int, echo: Callable[[str], None]) -> None:
     from jiuzhu.progress import stage_progress
@@ -84,11 +86,11 @@ def planted_and_found(home: Home) -> list[tuple[str, int, int]]:
     import polars as pl
 
     from warehouse.connection import open_warehouse
+    from warehouse.sqlfiles import sql
 
     truth = pl.read_csv(home.ground_truth, infer_schema=False).with_columns(pl.all().replace("", None))
     with open_warehouse(home, flow="demo", read_only=True) as con:
-        found = con.sql("SELECT DISTINCT f.rule_id, f.town_code, f.case_no, p.rel_path FROM checks.findings f "
-                        "LEFT JOIN raw.file_paths p USING (file_sha256)").pl()
+        found = con.sql(sql("demo_found", folder=SQL_DIR)).pl()
     by_case = truth.filter(pl.col("case_no").is_not_null()).join(
         found.select("rule_id", "town_code", "case_no").unique().with_columns(hit=pl.lit(True)),
         on=["rule_id", "town_code", "case_no"], how="left")
