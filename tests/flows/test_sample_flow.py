@@ -20,6 +20,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from core.home import SHANGHAI, Home
+from core.periods import previous_period, shift_period
 from core.reference import load_reference
 from flows.sample import sample_flow
 from intake.discover import discover
@@ -72,8 +73,8 @@ def case_row(
     """One single-person household decided on the 10th of `month` (valid under every V-rule)."""
     urban, rural = (770, 630) if (year, month) >= (2025, 7) else (750, 610)
     benefit = (urban if program == "城市低保" else rural) - 300
-    nxt = f"{year + (month == 12)}-{month % 12 + 1:02d}"
     d = f"{year}-{month:02d}"
+    nxt = shift_period(d, 1)
     return (
         f"{case},{town},新街社区,{program},{status},{d}-01,{d}-02,{d}-05,{d}-10,{d}-11,{d}-17,镇街,王审批,"
         f"{benefit},{nxt},农行,{account},户主{case},{staff},{complaint},户主{case},{person_id(town + case)},户主,是,300"
@@ -314,7 +315,6 @@ def test_synthetic_district_every_month_of_2025_is_sampled_and_verifies(tmp_path
     """Replay the synthetic district's submissions day by day; on the first of each
     month sample the month before; every manifest verifies and every town meets k."""
     import synth
-    from core.periods import previous_period
 
     synth.generate(tmp_path / "synth", households=40, seed=20250101)
     home = Home(tmp_path / "synth")
