@@ -126,6 +126,7 @@ def _unavoidable(stats: pl.DataFrame, previous: dict, cells: set, period: str = 
     return {k for k in attacker.exposed(found) if k[0] == "m"}
 
 
+@pytest.mark.slow  # the published fixture: two districts' editions attacked (~15 s)
 def test_no_hidden_cell_is_narrowed_below_3_by_one_edition(published):
     _, (may, june), _ = published
     for edition in (may, june):
@@ -134,6 +135,7 @@ def test_no_hidden_cell_is_narrowed_below_3_by_one_edition(published):
         assert attacker.exposed(found) == {}
 
 
+@pytest.mark.slow  # the published fixture: two districts' editions attacked (~15 s)
 def test_no_hidden_cell_of_either_month_is_narrowed_below_3_by_both(published):
     stats, (may, _), found = published
     exposed = attacker.exposed(found)
@@ -142,6 +144,7 @@ def test_no_hidden_cell_of_either_month_is_narrowed_below_3_by_both(published):
     assert len(exposed) <= 6 and set(exposed) == _unavoidable(stats, may, set(exposed))
 
 
+@pytest.mark.slow  # the published fixture: two districts' editions attacked (~15 s)
 def test_small_counts_read_under_5_and_every_figure_shown_is_true(published):
     stats, editions, _ = published
     labels = dict(REF["programs"].select("program", "label").iter_rows())
@@ -157,6 +160,7 @@ def test_small_counts_read_under_5_and_every_figure_shown_is_true(published):
         assert sum(1 for v in edition.values() if not isinstance(v, str)) > 40  # not everything hidden
 
 
+@pytest.mark.slow  # the published fixture: two districts' editions attacked (~15 s)
 def test_without_last_months_file_the_edition_holds_against_someone_who_knows_its_closing(published):
     """May's edition was written with no April edition on disk: it must hold even against
     someone who knows April's closing exactly (May's opening)."""
@@ -215,6 +219,7 @@ def test_a_town_whose_only_program_holds_its_total_is_protected():
     }
 
 
+@pytest.mark.slow  # the published fixture: two districts' editions attacked (~15 s)
 def test_money_of_small_counts_is_hidden_and_cannot_be_narrowed(published):
     *_, found = published
     money = {k: v for k, v in found.items() if k[1] == "money_paid"}
