@@ -16,7 +16,7 @@ from python_calamine import CalamineWorkbook
 from test_sample_flow import GUNAN, WENLONG, build_home, query, run_sample
 
 from checks.findings import finding_id
-from core.home import SHANGHAI, Home
+from core.home import SHANGHAI, Home, today_shanghai
 from flows.sample import inspections_flow
 from intake.discover import sha256_of
 from publish.files import write_workbook
@@ -154,7 +154,7 @@ def test_unreadable_file_and_missing_column_get_receipts_with_the_reason(home):
     drop_results(
         home, "缺列.csv", ["GN-08,500110001,属实"], date(2025, 4, 20), header="案件编号,镇街代码,核查结论"
     )
-    out = run_inspections(home, date.today())
+    out = run_inspections(home, today_shanghai())  # the files arrived now: today in Asia/Shanghai, not UTC
     assert out["inspections"]["files_unreadable"] == 2
     receipts = {
         p.name.split(".")[0]: json.loads(p.read_text("utf-8"))
