@@ -111,6 +111,12 @@ class BareInsert:
 
     TABLES = {"raw_rows": "raw.submission_rows", "versions": "core.case_versions",
               "members": "core.member_versions", "findings": "checks.findings"}
+    INSERTS = {  # the bare INSERT ... SELECT of each, written out
+        "raw_rows": "INSERT INTO raw_rows BY NAME SELECT * FROM frame",
+        "versions": "INSERT INTO versions BY NAME SELECT * FROM frame",
+        "members": "INSERT INTO members BY NAME SELECT * FROM frame",
+        "findings": "INSERT INTO findings BY NAME SELECT * FROM frame",
+    }
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -121,8 +127,7 @@ class BareInsert:
     def beside(self, warehouse: duckdb.DuckDBPyConnection):
         self.con = duckdb.connect(str(self.path))
         for name, table in self.TABLES.items():  # the warehouse's column types, no constraints
-            columns = warehouse.execute(f"DESCRIBE {table}").fetchall()
-            self.con.execute(f"CREATE TABLE {name} ({', '.join(f'{c[0]} {c[1]}' for c in columns)})")
+            self.con.from_arrow(warehouse.table(table).limit(0).arrow()).create(name)
         real = ingest_load.load_file
 
         def load_file(con, **kw):
@@ -147,7 +152,7 @@ class BareInsert:
         for name, frame in frames.items():
             if frame is not None and frame.height:
                 self.con.register("frame", frame.to_arrow())
-                self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM frame")
+                self.con.execute(self.INSERTS[name])
                 self.con.unregister("frame")
         self.insert += time.perf_counter() - t
         t = time.perf_counter()

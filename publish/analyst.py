@@ -78,7 +78,7 @@ from transforms.identifiers import (
     surname_expr,
 )
 from warehouse.audit import this_process
-from warehouse.sqlfiles import sql
+from warehouse.sqlfiles import quote_identifier, quote_literal, sql
 
 ID_COLUMNS = {"id_no", "head_id_no"}
 NAME_COLUMNS = {"name", "payee_name", "head_name"}
@@ -102,7 +102,7 @@ SHORTEST_IDENTIFIER = 10
 BATCH_ROWS = 1_000_000
 KEY_FILE = "analyst.key"
 _HEX64 = r"^[0-9a-f]{64}$"
-ALIAS = "analyst_copy"
+ALIAS = "analyst_copy"  # the copy's catalog while it is built (written out in the fixed statements)
 # tables refreshed part by part: (schema, table) -> the part column, and the statement that deletes
 # parts from the copy (written out whole: the one table it serves is fixed)
 PARTITIONED = {
@@ -175,10 +175,6 @@ def analyst_key(home: Home) -> bytes:
 
 
 # ---------------------------------------------------------------- masking plan
-
-
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def column_treatment(
@@ -279,8 +275,8 @@ def text_lengths(
     text = [c for c, kind in columns if kind == "VARCHAR"]
     if not text:
         return {}
-    expr = ", ".join(f"coalesce(max(length({_quote(c)})), 0)" for c in text)
-    row = con.execute(f"SELECT {expr} FROM {_quote(schema)}.{_quote(table)}").fetchall()[0]
+    expr = ", ".join(f"coalesce(max(length({quote_identifier(c)})), 0)" for c in text)
+    row = con.table(f"{quote_identifier(schema)}.{quote_identifier(table)}").aggregate(expr).fetchall()[0]
     return dict(zip(text, row, strict=True))
 
 
@@ -315,11 +311,11 @@ class Source:
 
     @property
     def source(self) -> str:
-        return f"{_quote(self.schema)}.{_quote(self.table)}"
+        return f"{quote_identifier(self.schema)}.{quote_identifier(self.table)}"
 
     @property
     def target(self) -> str:
-        return f"{ALIAS}.{_quote(self.schema)}.{_quote(self.table)}"
+        return f"{ALIAS}.{quote_identifier(self.schema)}.{quote_identifier(self.table)}"
 
     @property
     def fingerprint(self) -> str:
@@ -365,7 +361,7 @@ def source_fingerprints(
     if partition is None:
         rows, total = rel.aggregate(f"count(*), {row_hash}").fetchall()[0]
         return {WHOLE: (rows, _seal(key, recipe, rows, total))}
-    column = _quote(partition[0])
+    column = quote_identifier(partition[0])
     parts = {
         str(part): (rows, _seal(key, recipe, part, rows, total))
         for part, rows, total in rel.aggregate(f"{column}, count(*), {row_hash}", column).fetchall()
@@ -420,7 +416,7 @@ def _copy_table(
 
 
 def _projection(column: str, treatment: str) -> str:
-    quoted = _quote(column)
+    quoted = quote_identifier(column)
     if treatment == "as_text":
         return f"CAST({quoted} AS VARCHAR) AS {quoted}"
     if treatment == "period":
@@ -451,8 +447,8 @@ class Previous:
 
 def _attach(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     # storage that DuckDB 1.1 and later open (a DuckDB 2 file opens in no 1.x client: docs/warehouse.md).
-    # ATTACH takes no bound parameters: the path is the home's own temp file, quoted by _path_literal.
-    con.execute("ATTACH '" + _path_literal(path) + "' AS analyst_copy (READ_ONLY false, STORAGE_VERSION 'v1.1.0')")
+    # ATTACH takes no bound parameters: the path is the home's own temp file, quoted as a literal.
+    con.execute("ATTACH " + quote_literal(str(path)) + " AS analyst_copy (READ_ONLY false, STORAGE_VERSION 'v1.1.0')")
 
 
 def _open_copy(con: duckdb.DuckDBPyConnection, target: Path, tmp: Path) -> Previous:
@@ -536,16 +532,17 @@ def _apply_refresh(con: duckdb.DuckDBPyConnection, refresh: Refresh, key: bytes)
     then the copies."""
     for name in refresh.dropped:
         schema, table = name.split(".", 1)
-        con.execute(f"DROP TABLE IF EXISTS {ALIAS}.{_quote(schema)}.{_quote(table)}")
+        # a table of the catalog: DuckDB binds values, never names (warehouse.sqlfiles.quote_identifier)
+        con.execute(f"DROP TABLE IF EXISTS {ALIAS}.{quote_identifier(schema)}.{quote_identifier(table)}")
     for src, stale, _fresh in refresh.parts:
         if stale:
             column, delete = PARTITIONED[(src.schema, src.table)]
             treatment = column_treatment(column, "VARCHAR")  # the part's value as the copy holds it
             masked = mask_frame(pl.DataFrame({column: stale}), [(column, treatment)], key)[column].to_list()
             con.execute(delete, [sorted(set(stale) | set(masked))])
-    con.execute(f"CHECKPOINT {ALIAS}")
+    con.execute("CHECKPOINT analyst_copy")
     for src in refresh.whole:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {ALIAS}.{_quote(src.schema)}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {ALIAS}.{quote_identifier(src.schema)}")
         plan = masking_plan(src.columns, text_lengths(con, src.schema, src.table, src.columns), src.schema)
         _copy_table(con, src.target, src.source, plan, key)
     for src, _stale, fresh in refresh.parts:
@@ -575,9 +572,9 @@ def _write_meta(
     built_at: datetime,
 ) -> None:
     """meta.about (a row per table) and meta.sources (the fingerprints), written anew every build."""
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {ALIAS}.meta")
-    con.execute(f"DROP TABLE IF EXISTS {ALIAS}.meta.about")
-    con.execute(f"DROP TABLE IF EXISTS {ALIAS}.meta.sources")
+    con.execute("CREATE SCHEMA IF NOT EXISTS analyst_copy.meta")
+    con.execute("DROP TABLE IF EXISTS analyst_copy.meta.about")
+    con.execute("DROP TABLE IF EXISTS analyst_copy.meta.sources")
     names = [s.name for s in sources] + ["meta.about", "meta.sources"]
     parts = [(s.name, part, n, fp) for s in sources for part, (n, fp) in sorted(s.parts.items())]
     about = pl.DataFrame(
@@ -595,8 +592,8 @@ def _write_meta(
         parts, schema={"table_name": pl.String, "part": pl.String, "rows": pl.Int64, "fingerprint": pl.String},
         orient="row",
     )
-    _write(con, f"{ALIAS}.meta.about", about, False)
-    _write(con, f"{ALIAS}.meta.sources", sources_frame, False)
+    _write(con, "analyst_copy.meta.about", about, False)
+    _write(con, "analyst_copy.meta.sources", sources_frame, False)
     rows["meta.about"], rows["meta.sources"] = about.height, sources_frame.height
 
 
@@ -646,10 +643,12 @@ def _write_parquet(
             part = atomic_target(final)
             written.append((part, final))
             schema, table = name.split(".", 1)
-            metadata = f", KV_METADATA {{{FINGERPRINT_KEY}: '{fingerprint}'}}" if fingerprint else ""
+            # COPY … TO takes no bound parameters (DuckDB's write_parquet has no KV metadata): the table
+            # is from the catalog, the path the home's temp file, the fingerprint our own hex
+            metadata = f", KV_METADATA {{{FINGERPRINT_KEY}: {quote_literal(fingerprint)}}}" if fingerprint else ""
             con.execute(
-                f"COPY {ALIAS}.{_quote(schema)}.{_quote(table)} TO '{_path_literal(part)}' "
-                f"(FORMAT parquet, COMPRESSION zstd{metadata})"
+                f"COPY analyst_copy.{quote_identifier(schema)}.{quote_identifier(table)} TO "
+                f"{quote_literal(str(part))} (FORMAT parquet, COMPRESSION zstd{metadata})"
             )
     except BaseException:
         for part, _final in written:
@@ -728,11 +727,11 @@ def _build(
         names = [s.name for s in sources] + ["meta.about", "meta.sources"]
         fingerprints = {s.name: s.fingerprint for s in sources}
         written, files = _write_parquet(con, parquet_dir, names, fingerprints, {s.name for s in sources} - copied)
-        con.execute(f"CHECKPOINT {ALIAS}")
-        con.execute(f"DETACH {ALIAS}")
+        con.execute("CHECKPOINT analyst_copy")
+        con.execute("DETACH analyst_copy")
     except BaseException:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"DETACH {ALIAS}")
+            con.execute("DETACH analyst_copy")
         for part, _ in written:
             part.unlink(missing_ok=True)
         for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
@@ -740,7 +739,7 @@ def _build(
         raise
     finally:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"SET preserve_insertion_order = {'true' if order else 'false'}")
+            con.execute("SET preserve_insertion_order = ?", [bool(order)])
     return Built(rows, copied, built_at, written, files)
 
 
@@ -779,7 +778,3 @@ def _previous_files(folder: Path) -> set[str]:
         return set()
     return {name for name in manifest.get("files", []) if name.endswith(".parquet") and "/" not in name}
 
-
-def _path_literal(path: Path) -> str:
-    """A path inside the data home as a SQL string literal (ATTACH and COPY take no parameters)."""
-    return str(path).replace("'", "''")

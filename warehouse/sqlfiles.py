@@ -58,3 +58,19 @@ def run(
     """Execute <folder>/<name>.sql with the values it names bound; fetch the result from what is returned."""
     text = sql(name, folder=folder)
     return con.execute(text, bind(text, values or {}))
+
+
+# What DuckDB cannot bind: the few statements that name a table from the catalog (DROP, CREATE
+# SCHEMA, COPY … TO), or take a path or a text where it parses no parameter (ATTACH, COPY … TO,
+# COMMENT ON). Only for names and texts of our own (the warehouse's catalog, the home's paths, the
+# shipped comments), never for a value from a file a person sent.
+
+
+def quote_identifier(name: str) -> str:
+    """A name as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """A text as a SQL string literal, quotes included."""
+    return "'" + text.replace("'", "''") + "'"
