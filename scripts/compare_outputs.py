@@ -38,9 +38,11 @@ import duckdb
 import polars as pl
 
 SCHEMAS = ("raw", "core", "checks", "pay", "mart")
-# manifest_sha256: a spot-check draw's manifest records when it was drawn, so its hash is a clock reading too
+# manifest_sha256: a spot-check draw's manifest records when it was drawn, so its hash is a clock reading too;
+# fingerprint(s): the analyst copy's keyed fingerprints seal the code and the run ids; analyst_duckdb: the home's path
 VOLATILE = re.compile(
-    r"(^|_)(run_id|run|runs)$|_at$|^pid$|^host$|^process_start$|seconds|^code_version$|^duration|^manifest_sha256$")
+    r"(^|_)(run_id|run|runs)$|_at$|^pid$|^host$|^process_start$|seconds|^code_version$|^duration|^manifest_sha256$"
+    r"|^fingerprints?$|^analyst_duckdb$")
 SKIPPED_FOLDERS = ("validation",)
 STAMPED = re.compile(r"(?<=/)\d{8}T\d{6}-")  # an outbox file's name starts with the time it was written
 
