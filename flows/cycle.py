@@ -27,7 +27,7 @@ from flows.close_month import close_month_flow
 from flows.crosscheck import crosscheck_flow
 from flows.ingest import ingest_flow
 from flows.report import report_flow
-from flows.runtime import FAILURE_LOGS, report_failure
+from flows.runtime import FAILURE_LOGS, report_failure, without_heartbeats
 from flows.sample import sample_flow
 from flows.steps import audited, home_of, log, reference, step
 from flows.validate import validate_flow
@@ -89,22 +89,23 @@ def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | 
     cycle_id = uuid.uuid4().hex
     close_day = ref.setting_int("close_day_of_month", 25)
     steps: dict[str, object] = {}
-    steps["ingest"] = ingest_flow(home=home, as_of=as_of, cycle_id=cycle_id, parse_workers=parse_workers,
-                                  dask_address=dask_address, return_state=True)
-    # Great Expectations over the day's versions: the Data Docs in out/validation/ (findings were raised
-    # by ingest already, so nothing new is told here)
-    steps["validate"] = validate_flow(home=home, as_of=as_of, notify=False, return_state=True)
-    steps["crosscheck"] = crosscheck_flow(home=home, as_of=as_of, cycle_id=cycle_id, return_state=True)
-    if period or day.day >= close_day:
-        steps["close-month"] = close_month_flow(home=home, as_of=as_of, period=period, cycle_id=cycle_id,
-                                                return_state=True)
-    last_month = previous_period(day)
-    done = periods_done(home, last_month)  # once a month, after the month has ended
-    if "sample" not in done:
-        steps["sample"] = sample_flow(home=home, as_of=as_of, period=last_month, cycle_id=cycle_id,
-                                      return_state=True)
-    if "report" not in done:
-        steps["report"] = report_flow(home=home, as_of=as_of, period=last_month, return_state=True)
+    with without_heartbeats():  # the cycle's own run beats for its steps
+        steps["ingest"] = ingest_flow(home=home, as_of=as_of, cycle_id=cycle_id, parse_workers=parse_workers,
+                                      dask_address=dask_address, return_state=True)
+        # Great Expectations over the day's versions: the Data Docs in out/validation/ (findings were raised
+        # by ingest already, so nothing new is told here)
+        steps["validate"] = validate_flow(home=home, as_of=as_of, notify=False, return_state=True)
+        steps["crosscheck"] = crosscheck_flow(home=home, as_of=as_of, cycle_id=cycle_id, return_state=True)
+        if period or day.day >= close_day:
+            steps["close-month"] = close_month_flow(home=home, as_of=as_of, period=period, cycle_id=cycle_id,
+                                                    return_state=True)
+        last_month = previous_period(day)
+        done = periods_done(home, last_month)  # once a month, after the month has ended
+        if "sample" not in done:
+            steps["sample"] = sample_flow(home=home, as_of=as_of, period=last_month, cycle_id=cycle_id,
+                                          return_state=True)
+        if "report" not in done:
+            steps["report"] = report_flow(home=home, as_of=as_of, period=last_month, return_state=True)
     steps["notify"] = send_queued_notices(home, cycle_id, as_of, return_state=True)
     outcome = {name: state.type.value for name, state in steps.items()}
     failed = [name for name, state in steps.items() if state.is_failed() or state.is_crashed()]

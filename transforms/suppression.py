@@ -28,7 +28,7 @@ hidden cell can be narrowed down by anyone who reads the published tables:
   "<5" and is reported as `inherited`; a complement so pinned protects nothing
   and is shown instead.
 
-Each linear program is solved by HiGHS (scipy.optimize.linprog) over the
+Each linear program is solved by HiGHS (SciPy's, as linprog calls it: transforms/highs.py) over the
 connected group of hidden cells only. Every feasible point found is kept, and
 two points that far apart prove a cell protected without a program of its
 own; rectangles of hidden cells (+ − − + across two rows and two columns, in
@@ -47,6 +47,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
+
+from transforms.highs import LinearProgram, minimise
 
 THRESHOLD = 5
 MIN_WIDTH = 3
@@ -102,6 +104,7 @@ class _Problem:
                     lines[c].append((kind, line))
         self.cell_lines = dict(lines)
         self._cache_key: frozenset | None = None
+        self._programs: dict[tuple, tuple[LinearProgram, list, list]] = {}
 
     def copy(self, **changes) -> _Problem:
         return replace(self, **({"hidden": set(self.hidden)} | changes))
@@ -177,36 +180,8 @@ class _Problem:
     def _program(self, cells: list[str], objective: np.ndarray, keep: bool, only: set | None = None):
         """The program itself: the solver's result (None: unbounded) and, for the marginals, the
         relation of each row (equalities, then the orders). `only`: these relations alone."""
-        from scipy.optimize import linprog
-
-        index = {x: i for i, x in enumerate(cells)}
-        a_eq, b_eq, a_ub, b_ub = [], [], [], []
-        eq_keys, ub_keys = [], []
-        lines = only if only is not None else {key for x in cells for key in self.cell_lines.get(x, [])}
-        for kind, line in sorted(lines):
-            row = np.zeros(len(cells))
-            rhs = 0.0
-            for x, coef in self.members(kind, line):
-                if x in index:
-                    row[index[x]] += coef
-                    if kind == "=":
-                        rhs += coef * self.value[x]
-                elif kind == "<=":
-                    rhs -= coef * self.value[x]
-            if not row.any():
-                continue
-            (a_eq if kind == "=" else a_ub).append(row)
-            (b_eq if kind == "=" else b_ub).append(rhs)
-            (eq_keys if kind == "=" else ub_keys).append((kind, line))
-        res = linprog(
-            objective,
-            A_ub=np.array(a_ub) if a_ub else None,
-            b_ub=np.array(b_ub) if b_ub else None,
-            A_eq=np.array(a_eq) if a_eq else None,
-            b_eq=np.array(b_eq) if b_eq else None,
-            bounds=[self.bounds(x) for x in cells],
-            method="highs",
-        )
+        program, eq_keys, ub_keys = self._constraints(cells, only)
+        res = minimise(program, objective)
         if res.status == 3:  # unbounded
             return None, []
         if res.status != 0:
@@ -215,9 +190,41 @@ class _Problem:
             for x, v in zip(cells, res.x, strict=True):
                 low, high = self.seen.get(x, (self.value[x], self.value[x]))
                 self.seen[x] = (min(low, float(v)), max(high, float(v)))
-        marginals = list(zip(eq_keys, res.eqlin.marginals if eq_keys else [], strict=True))
-        marginals += list(zip(ub_keys, res.ineqlin.marginals if ub_keys else [], strict=True))
+        marginals = list(zip(eq_keys, res.eq_marginals if eq_keys else [], strict=True))
+        marginals += list(zip(ub_keys, res.ub_marginals if ub_keys else [], strict=True))
         return res, marginals
+
+    def _constraints(self, cells: list[str], only: set | None) -> tuple[LinearProgram, list, list]:
+        """The program's constraints over `cells` (every other cell at its value), the relation of
+        each inequality and equality row: built once per set of cells (the bounds of a cell do not
+        change while the hidden set grows, so a group's programs differ only in their objective)."""
+        key = (tuple(cells), None if only is None else frozenset(only))
+        if key in self._programs:
+            return self._programs[key]
+        index = {x: i for i, x in enumerate(cells)}
+        a_eq, b_eq, a_ub, b_ub = [], [], [], []
+        eq_keys, ub_keys = [], []
+        lines = only if only is not None else {key for x in cells for key in self.cell_lines.get(x, [])}
+        for kind, line in sorted(lines):
+            row: dict[int, float] = {}
+            rhs = 0.0
+            for x, coef in self.members(kind, line):
+                if x in index:
+                    row[index[x]] = row.get(index[x], 0.0) + coef
+                    if kind == "=":
+                        rhs += coef * self.value[x]
+                elif kind == "<=":
+                    rhs -= coef * self.value[x]
+            if not any(row.values()):
+                continue
+            (a_eq if kind == "=" else a_ub).append(row)
+            (b_eq if kind == "=" else b_ub).append(rhs)
+            (eq_keys if kind == "=" else ub_keys).append((kind, line))
+        bounds = [self.bounds(x) for x in cells]
+        program = LinearProgram.build(a_ub, b_ub, a_eq, b_eq, np.array([lo for lo, _ in bounds], dtype=float),
+                                      np.array([np.inf if hi is None else hi for _, hi in bounds], dtype=float))
+        self._programs[key] = (program, eq_keys, ub_keys)
+        return self._programs[key]
 
     def helpers(self, c: str, cells: list[str], options: list[str]) -> set[str]:
         """The options whose value, once hidden, could move in a direction that widens `c`: the
