@@ -7,6 +7,7 @@ Prefect: flows are imported inside the commands that run them.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from datetime import date
@@ -296,6 +297,8 @@ def demo(
     restrict_umask()
     root.mkdir(parents=True, exist_ok=True)
     (root / DEMO_MARKER).write_text("created by jiuzhu demo\n", encoding="utf-8")
+    if not os.environ.get("PREFECT_API_URL"):  # the temporary server keeps the demo's runs in the demo home
+        os.environ.setdefault("PREFECT_HOME", str(root / "prefect"))
     _run_flow("demo", Home(root), lambda: run_demo(Home(root), households=households, echo=typer.echo))
 
 

@@ -119,13 +119,24 @@ def next_steps(home: Home) -> list[str]:
     return [
         "Where to look next:",
         f"  the monthly report      open {report} in a browser (it works offline)",
-        "  the runs in Prefect     the demo used a temporary Prefect server; to keep the runs, start",
-        "                          `.venv/bin/prefect server start` and run the demo with",
-        "                          PREFECT_API_URL=http://127.0.0.1:4200/api, then open http://127.0.0.1:4200",
+        *_prefect_lines(home),
         f"  a DuckDB query          .venv/bin/python -c \"import duckdb; print(duckdb.connect('{home.analyst}',"
         " read_only=True).sql('SELECT period, sum(households_closing) FROM mart.caseload_monthly"
         " GROUP BY ALL ORDER BY 1'))\"",
         f"  open findings           .venv/bin/jiuzhu findings list --home {home.root}",
+    ]
+
+
+def _prefect_lines(home: Home) -> list[str]:
+    import os
+
+    prefect_home = home.root / "prefect"
+    if os.environ.get("PREFECT_API_URL") or os.environ.get("PREFECT_HOME") != str(prefect_home):
+        return ["  the runs in Prefect     in the Prefect server the demo ran against (its UI, Runs)"]
+    return [
+        f"  the runs in Prefect     PREFECT_HOME={prefect_home} .venv/bin/prefect server start",
+        "                          then open http://127.0.0.1:4200/runs (the demo's temporary server kept",
+        "                          its runs in the demo home)",
     ]
 
 

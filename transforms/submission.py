@@ -11,8 +11,10 @@ value (a district file repeats the same few thousand dates over 100k rows).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 import polars as pl
 
@@ -214,12 +216,13 @@ def parse_date_expr(text: pl.Expr) -> pl.Expr:
     """
     s = fold_fullwidth_expr(text).str.strip_chars().str.replace(_TIME_SUFFIX, "").str.replace_all(r"\s+", "")
     iso = s.str.replace(_YMD, "${1}-${2}-${3}").str.replace(_YMD_COMPACT, "${1}-${2}-${3}")
-    parsed = (
+    # an Excel serial is always within the years (SERIAL_MIN..SERIAL_MAX), so only the written date is
+    # checked: each sub-expression is then used once (a nested copy made planning the parse slow)
+    return (
         pl.when(iso.str.contains(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}$"))
-        .then(iso.str.to_date("%Y-%m-%d", strict=False))
+        .then(_in_range(iso.str.to_date("%Y-%m-%d", strict=False)))
         .otherwise(_serial_date(s))
     )
-    return _in_range(parsed)
 
 
 def parse_month_expr(text: pl.Expr) -> pl.Expr:
@@ -230,12 +233,11 @@ def parse_month_expr(text: pl.Expr) -> pl.Expr:
     """
     s = fold_fullwidth_expr(text).str.replace_all(r"\s+", "")
     ym = s.str.replace(_YM, "${1}-${2}-1").str.replace(_YM_COMPACT, "${1}-${2}-1")
-    month = (
+    return (  # a date's month is within the years when the date is
         pl.when(ym.str.contains(r"^[0-9]{4}-[0-9]{1,2}-1$"))
-        .then(ym.str.to_date("%Y-%m-%d", strict=False))
+        .then(_in_range(ym.str.to_date("%Y-%m-%d", strict=False)))
         .otherwise(parse_date_expr(text).dt.month_start())
     )
-    return _in_range(month)
 
 
 def _money_expr(text: pl.Expr) -> pl.Expr:
@@ -293,25 +295,30 @@ def _lookup_expr(text: pl.Expr, lookup: dict, dtype: pl.DataType) -> pl.Expr:
 # ---------------------------------------------------------------- the normaliser
 
 
-SMALL_FRAME = 2_000
-
-
 def _distinct_parse(frame: pl.DataFrame, specs: dict[str, tuple[Callable[[pl.Expr], pl.Expr], pl.DataType]]):
-    """Parse each column on its distinct values only, then spread back, all columns
-    in one parallel select (dates, codes and amounts repeat: 2.2M cells are a few
-    thousand values). Returns the parsed columns plus `<field>__blank` flags."""
+    """Parse the distinct values only, then spread them back (dates, codes and amounts repeat: 2.2M
+    cells are a few thousand values). Columns parsed by the same builder are parsed together: the
+    nine date columns are one date parse of their values pooled, not nine (a date parse is a large
+    expression, and planning it dominated a small file's normalising). Returns the parsed columns
+    plus `<field>__blank` flags."""
     blanks = [_blank_expr(pl.col(f)).alias(f"{f}__blank") for f in specs]
-    if frame.height <= SMALL_FRAME:  # a small file: one direct select beats a small frame per column
-        return frame.select([build(pl.col(f)).cast(dtype).alias(f) for f, (build, dtype) in specs.items()] + blanks)
     uniques = frame.select(pl.col(f).drop_nulls().unique().implode() for f in specs)
-    exprs: list[pl.Expr] = []
+    pools: dict[tuple, list[str]] = defaultdict(list)
     for fld, (build, dtype) in specs.items():
-        uniq = uniques[fld][0]
-        if uniq.is_empty():
-            exprs.append(pl.lit(None, dtype=dtype).alias(fld))
+        pools[(build, dtype)].append(fld)
+    values = [pl.concat([uniques[f][0] for f in fields]).unique(maintain_order=True) for fields in pools.values()]
+    width = max(len(v) for v in values)
+    # every pool in one select: a column each, padded with nulls to the longest
+    table = pl.DataFrame({f"p{i}": v.extend_constant(None, width - len(v)) for i, v in enumerate(values)})
+    parsed = table.select(build(pl.col(f"p{i}")).cast(dtype).alias(f"p{i}")
+                          for i, (build, dtype) in enumerate(pools))
+    exprs: list[pl.Expr] = []
+    for i, ((_, dtype), fields) in enumerate(pools.items()):
+        if values[i].is_empty():
+            exprs += [pl.lit(None, dtype=dtype).alias(f) for f in fields]
             continue
-        parsed = pl.DataFrame({"v": uniq}).select(build(pl.col("v")).cast(dtype).alias("v")).to_series()
-        exprs.append(pl.col(fld).replace_strict(uniq, parsed, default=None, return_dtype=dtype))
+        done = parsed[f"p{i}"].head(len(values[i]))
+        exprs += [pl.col(f).replace_strict(values[i], done, default=None, return_dtype=dtype) for f in fields]
     return frame.select(exprs + blanks)
 
 
@@ -425,8 +432,9 @@ def normalise_submission(
         specs[fld] = (lambda e, lk=lookup: _lookup_expr(e, lk, pl.String()), pl.String())
         kinds[fld] = ("V03", "code")
     yes_no = yes_no_lookup(codes.get("yes_no", {"是": "true", "否": "false"}))
+    yes_no_build = partial(_lookup_expr, lookup=yes_no, dtype=pl.Boolean())  # one builder: one pooled parse
     for fld in BOOL_FIELDS:
-        specs[fld] = (lambda e: _lookup_expr(e, yes_no, pl.Boolean()), pl.Boolean())
+        specs[fld] = (yes_no_build, pl.Boolean())
         kinds[fld] = ("V03", "yes_no")
     specs["town_code"] = (lambda e: clean_text_expr(e).str.replace_all(r"\s+", ""), pl.String())
 

@@ -104,7 +104,7 @@ class _Problem:
                     lines[c].append((kind, line))
         self.cell_lines = dict(lines)
         self._cache_key: frozenset | None = None
-        self._programs: dict[tuple, tuple[LinearProgram, list, list]] = {}
+        self._programs: dict[tuple, tuple[LinearProgram, list, list, dict]] = {}
 
     def copy(self, **changes) -> _Problem:
         return replace(self, **({"hidden": set(self.hidden)} | changes))
@@ -180,8 +180,9 @@ class _Problem:
     def _program(self, cells: list[str], objective: np.ndarray, keep: bool, only: set | None = None):
         """The program itself: the solver's result (None: unbounded) and, for the marginals, the
         relation of each row (equalities, then the orders). `only`: these relations alone."""
-        program, eq_keys, ub_keys = self._constraints(cells, only)
-        res = minimise(program, objective)
+        program, eq_keys, ub_keys, solved = self._constraints(cells, only)
+        asked = objective.tobytes()  # HiGHS is deterministic: the same program gives the same point
+        res = solved[asked] = solved[asked] if asked in solved else minimise(program, objective)
         if res.status == 3:  # unbounded
             return None, []
         if res.status != 0:
@@ -194,7 +195,7 @@ class _Problem:
         marginals += list(zip(ub_keys, res.ub_marginals if ub_keys else [], strict=True))
         return res, marginals
 
-    def _constraints(self, cells: list[str], only: set | None) -> tuple[LinearProgram, list, list]:
+    def _constraints(self, cells: list[str], only: set | None) -> tuple[LinearProgram, list, list, dict]:
         """The program's constraints over `cells` (every other cell at its value), the relation of
         each inequality and equality row: built once per set of cells (the bounds of a cell do not
         change while the hidden set grows, so a group's programs differ only in their objective)."""
@@ -223,7 +224,7 @@ class _Problem:
         bounds = [self.bounds(x) for x in cells]
         program = LinearProgram.build(a_ub, b_ub, a_eq, b_eq, np.array([lo for lo, _ in bounds], dtype=float),
                                       np.array([np.inf if hi is None else hi for _, hi in bounds], dtype=float))
-        self._programs[key] = (program, eq_keys, ub_keys)
+        self._programs[key] = (program, eq_keys, ub_keys, {})  # and the solutions by objective
         return self._programs[key]
 
     def helpers(self, c: str, cells: list[str], options: list[str]) -> set[str]:

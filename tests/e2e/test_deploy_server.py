@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -33,10 +34,18 @@ def _get(url: str):
 
 
 def _post(url: str, body: dict):
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 - loopback only
-        return json.loads(r.read() or b"null")
+    """POST, asking again while the server answers 503 (its SQLite busy on a loaded machine)."""
+    for attempt in range(6):
+        req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 - loopback only
+                return json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or attempt == 5:
+                raise
+            time.sleep(2)
+    return None
 
 
 @pytest.fixture
