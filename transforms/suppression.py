@@ -585,13 +585,14 @@ def protect(
             break
         c, low, high = exposed
         pick, enough = problem.complement_for(c, low, high)
-        if not enough and c not in pinned:
+        if not enough and pick is not None and c not in pinned:
             pinned[c] = _pinned_anyway(problem, c, undecided)
-        if not enough and pinned[c]:
+        if not enough and (pick is None or pinned[c]):
             # what was published before pins this cell down whatever this edition hides (last
-            # month's closing of 0 leaves no exit to hide): not this edition's to protect. A
-            # complement so pinned protects nothing either: it is shown, and every proof so far
-            # (made with it free) is made again.
+            # month's closing of 0 leaves no exit to hide), or every cell that could widen it is
+            # hidden already: not this edition's to protect. A complement so pinned protects
+            # nothing either: it is shown, and every proof so far (made with it free) is made
+            # again. (No complement left used to stop the whole report: 200 households, 2025-08.)
             if problem.fixed[c] is None and c not in primary:
                 problem.hidden.discard(c)
                 problem.banned.add(c)
@@ -604,8 +605,6 @@ def protect(
                 safe.add(c)
                 inherited.add(c)
             continue
-        if pick is None:
-            raise RuntimeError(f"suppression cannot protect {c}: no complement left")
         problem.hidden.add(pick)
         targets.append(pick)
         if layout is not None:

@@ -224,3 +224,19 @@ def test_money_of_small_counts_is_hidden_and_cannot_be_narrowed(published):
     *_, found = published
     money = {k: v for k, v in found.items() if k[1] == "money_paid"}
     assert money and all(high - low >= 3 for low, high in money.values())
+
+
+def test_a_cell_no_complement_can_widen_is_reported_inherited_and_the_edition_still_made(monkeypatch):
+    """When every cell that could widen an exposed small count is hidden already (200 households,
+    August 2025), the report used to stop: "suppression cannot protect ...: no complement left".
+    Now the cell stays "<5" and is reported `inherited`, as one that what was published pins down."""
+    cells = pl.DataFrame({"cell": ["total", "a", "b"], "value": [11.0, 1.0, 10.0],
+                          "is_total": [True, False, False], "primary": [False, True, False],
+                          "count": [True, True, True], "fixed": ["shown", None, "shown"]})
+    lines = pl.DataFrame({"line": ["row"] * 3, "cell": ["total", "a", "b"], "coef": [-1.0, 1.0, 1.0]})
+    # the wide program (every undecided neighbour free) finds room, yet no candidate is left to hide
+    monkeypatch.setattr(suppression, "_pinned_anyway", lambda problem, c, undecided: False)
+    out = protect(cells, lines)
+    a = out.filter(pl.col("cell") == "a").row(0, named=True)
+    assert a["suppressed"] and a["reason"] == "primary" and a["inherited"]
+    assert not out.filter(pl.col("cell") == "b")["suppressed"][0]
