@@ -71,16 +71,24 @@ def ingest_new_files(home_root: str, candidates: list[dict], as_of: str, run_id:
     failed: dict[str, BaseException] = {}
     todo = list(candidates)
     while todo:
-        with open_warehouse(home, flow="ingest", ref=ref) as con:
-            while todo:
-                info = todo.pop(0)
-                try:
-                    outcomes.append(_ingest_with_retries(con, home, ref, info, settings, reprocess,
-                                                         parsed.pop(info["rel_path"], None)))
-                except Exception as exc:  # noqa: BLE001 - recorded against the file; the others go on
-                    failed[info["rel_path"]] = exc
-                    log().error("file %s failed: %s", info["rel_path"], type(exc).__name__)
-                    break  # a fresh connection for the rest
+        try:
+            with open_warehouse(home, flow="ingest", ref=ref) as con:
+                while todo:
+                    info = todo[0]
+                    try:
+                        outcomes.append(_ingest_with_retries(con, home, ref, info, settings, reprocess,
+                                                             parsed.pop(info["rel_path"], None)))
+                    except Exception as exc:  # noqa: BLE001 - recorded against the file; the others go on
+                        failed[info["rel_path"]] = exc
+                        log().error("file %s failed: %s", info["rel_path"], type(exc).__name__)
+                        break  # a fresh connection for the rest
+                    finally:
+                        todo.pop(0)
+        except Exception as exc:  # noqa: BLE001 - no connection (busy past the timeout): the rest got none
+            failed |= {info["rel_path"]: exc for info in todo}
+            log().error("%s file(s) not read: the warehouse could not be opened (%s)", len(todo),
+                        type(exc).__name__)
+            break
     return outcomes, failed
 
 
