@@ -274,9 +274,10 @@ def main() -> None:
             folder.mkdir(parents=True, exist_ok=True)
             con.execute("DELETE FROM registry.extracts")
             con.execute(
-                f"COPY (SELECT id_no, plate, vehicle_type, registered_on, status, "
-                f"CASE WHEN disability_vehicle THEN '是' ELSE '否' END AS disability_vehicle "
-                f"FROM registry.vehicles LIMIT {args.loader_rows}) TO '{folder / '2025-09-30.parquet'}' (FORMAT parquet)"
+                "COPY (SELECT id_no, plate, vehicle_type, registered_on, status, "
+                "CASE WHEN disability_vehicle THEN '是' ELSE '否' END AS disability_vehicle "
+                "FROM registry.vehicles LIMIT $rows) TO $path (FORMAT parquet)",
+                {"rows": args.loader_rows, "path": str(folder / "2025-09-30.parquet")},
             )
             outcomes = timed(
                 "loader", results, lambda: load_registries(con, home, ref, date(2025, 10, 1), None)

@@ -52,7 +52,7 @@ def acknowledge_known_files(home_root: str, candidates: list[dict], hashes: dict
                 for c in (candidate_from_fields(home, info) for info in candidates)]
 
 
-RETRIES, RETRY_DELAY_SECONDS = 2, 3  # a file that raised OSError (a share that blinked) is read again
+RETRIES, RETRY_DELAY_SECONDS = 2, 3
 
 
 @step
@@ -73,17 +73,7 @@ def ingest_new_files(home_root: str, candidates: list[dict], as_of: str, run_id:
     while todo:
         try:
             with open_warehouse(home, flow="ingest", ref=ref) as con:
-                while todo:
-                    info = todo[0]
-                    try:
-                        outcomes.append(_ingest_with_retries(con, home, ref, info, settings, reprocess,
-                                                             parsed.pop(info["rel_path"], None)))
-                    except Exception as exc:  # noqa: BLE001 - recorded against the file; the others go on
-                        failed[info["rel_path"]] = exc
-                        log().error("file %s failed: %s", info["rel_path"], type(exc).__name__)
-                        break  # a fresh connection for the rest
-                    finally:
-                        todo.pop(0)
+                _ingest_until_one_fails(con, home, ref, settings, reprocess, todo, parsed, outcomes, failed)
         except Exception as exc:  # noqa: BLE001 - no connection (busy past the timeout): the rest got none
             failed |= {info["rel_path"]: exc for info in todo}
             log().error("%s file(s) not read: the warehouse could not be opened (%s)", len(todo),
@@ -92,19 +82,35 @@ def ingest_new_files(home_root: str, candidates: list[dict], as_of: str, run_id:
     return outcomes, failed
 
 
+def _ingest_until_one_fails(con, home: Home, ref, settings: IngestSettings, reprocess: bool, todo: list[dict],
+                            parsed: dict, outcomes: list[dict], failed: dict[str, BaseException]) -> None:
+    """Take files off `todo` until one raises (recorded in `failed`: the caller opens a fresh connection)."""
+    while todo:
+        info = todo.pop(0)
+        try:
+            outcomes.append(_ingest_with_retries(con, home, ref, info, settings, reprocess,
+                                                 parsed.pop(info["rel_path"], None)))
+        except Exception as exc:  # noqa: BLE001 - recorded against the file; the others go on
+            failed[info["rel_path"]] = exc
+            log().error("file %s failed: %s", info["rel_path"], type(exc).__name__)
+            return
+
+
 def _ingest_with_retries(con, home: Home, ref, info: dict, settings: IngestSettings, reprocess: bool,
                          parsed: ParsedSubmission | None) -> dict:
-    for attempt in range(RETRIES + 1):
+    """One file; an OSError (a share that blinked) reads it again, up to RETRIES times."""
+    attempt = 0
+    while True:
         try:
             return ingest_file(con, home, ref, candidate_from_fields(home, info), settings, parsed=parsed,
                                reprocess=reprocess).counts()
         except OSError:
             if attempt == RETRIES:
                 raise
+            attempt += 1
             log().warning("file %s: OSError, read again in %s s", info["rel_path"], RETRY_DELAY_SECONDS)
             time.sleep(RETRY_DELAY_SECONDS)
             parsed = None
-    raise AssertionError("unreachable")
 
 
 @step

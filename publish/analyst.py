@@ -78,7 +78,7 @@ from transforms.identifiers import (
     surname_expr,
 )
 from warehouse.audit import this_process
-from warehouse.sqlfiles import quote_identifier, quote_literal, sql
+from warehouse.sqlfiles import naming, quote_identifier, run, sql
 
 ID_COLUMNS = {"id_no", "head_id_no"}
 NAME_COLUMNS = {"name", "payee_name", "head_name"}
@@ -275,8 +275,9 @@ def text_lengths(
     text = [c for c, kind in columns if kind == "VARCHAR"]
     if not text:
         return {}
-    expr = ", ".join(f"coalesce(max(length({quote_identifier(c)})), 0)" for c in text)
-    row = con.table(f"{quote_identifier(schema)}.{quote_identifier(table)}").aggregate(expr).fetchall()[0]
+    longest = [duckdb.CoalesceOperator(duckdb.FunctionExpression("max", duckdb.FunctionExpression(
+        "length", duckdb.ColumnExpression(c))), duckdb.ConstantExpression(0)) for c in text]
+    row = con.table(f"{quote_identifier(schema)}.{quote_identifier(table)}").aggregate(longest).fetchall()[0]
     return dict(zip(text, row, strict=True))
 
 
@@ -446,9 +447,8 @@ class Previous:
 
 
 def _attach(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    # storage that DuckDB 1.1 and later open (a DuckDB 2 file opens in no 1.x client: docs/warehouse.md).
-    # ATTACH takes no bound parameters: the path is the home's own temp file, quoted as a literal.
-    con.execute("ATTACH " + quote_literal(str(path)) + " AS analyst_copy (READ_ONLY false, STORAGE_VERSION 'v1.1.0')")
+    # storage that DuckDB 1.1 and later open (a DuckDB 2 file opens in no 1.x client: docs/warehouse.md)
+    run(con, "analyst/attach_copy", {"path": str(path)})
 
 
 def _open_copy(con: duckdb.DuckDBPyConnection, target: Path, tmp: Path) -> Previous:
@@ -531,9 +531,7 @@ def _apply_refresh(con: duckdb.DuckDBPyConnection, refresh: Refresh, key: bytes)
     """Drops and deletes first, a checkpoint (their blocks are then free for what is written next),
     then the copies."""
     for name in refresh.dropped:
-        schema, table = name.split(".", 1)
-        # a table of the catalog: DuckDB binds values, never names (warehouse.sqlfiles.quote_identifier)
-        con.execute(f"DROP TABLE IF EXISTS {ALIAS}.{quote_identifier(schema)}.{quote_identifier(table)}")
+        con.execute(naming("analyst/drop_table", {"table": f"{ALIAS}.{name}"}))
     for src, stale, _fresh in refresh.parts:
         if stale:
             column, delete = PARTITIONED[(src.schema, src.table)]
@@ -542,7 +540,7 @@ def _apply_refresh(con: duckdb.DuckDBPyConnection, refresh: Refresh, key: bytes)
             con.execute(delete, [sorted(set(stale) | set(masked))])
     con.execute("CHECKPOINT analyst_copy")
     for src in refresh.whole:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {ALIAS}.{quote_identifier(src.schema)}")
+        con.execute(naming("analyst/create_schema", {"schema": f"{ALIAS}.{src.schema}"}))
         plan = masking_plan(src.columns, text_lengths(con, src.schema, src.table, src.columns), src.schema)
         _copy_table(con, src.target, src.source, plan, key)
     for src, _stale, fresh in refresh.parts:
@@ -642,14 +640,9 @@ def _write_parquet(
                 continue
             part = atomic_target(final)
             written.append((part, final))
-            schema, table = name.split(".", 1)
-            # COPY … TO takes no bound parameters (DuckDB's write_parquet has no KV metadata): the table
-            # is from the catalog, the path the home's temp file, the fingerprint our own hex
-            metadata = f", KV_METADATA {{{FINGERPRINT_KEY}: {quote_literal(fingerprint)}}}" if fingerprint else ""
-            con.execute(
-                f"COPY analyst_copy.{quote_identifier(schema)}.{quote_identifier(table)} TO "
-                f"{quote_literal(str(part))} (FORMAT parquet, COMPRESSION zstd{metadata})"
-            )
+            # DuckDB's write_parquet has no key-value metadata: COPY, the fingerprint under FINGERPRINT_KEY
+            run(con, "analyst/copy_to_parquet_sealed" if fingerprint else "analyst/copy_to_parquet",
+                {"table": f"analyst_copy.{name}", "path": str(part), "fingerprint": fingerprint})
     except BaseException:
         for part, _final in written:
             part.unlink(missing_ok=True)

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.sqlfiles import quote_identifier, quote_literal
+from warehouse.sqlfiles import naming
 
 COMMENTS_CSV = Path(__file__).with_name("analyst_comments.csv")
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "warehouse.md"
@@ -66,7 +66,7 @@ def comment_statements(
     """COMMENT statements for the tables and columns of the copy (`present`: table -> its columns)
     that the CSV describes, leaving out those whose comment is already the same (`existing`:
     (table, column or '') -> comment). COMMENT takes no bound parameter: the text comes from the
-    shipped CSV, never from input, and is quoted as a literal."""
+    shipped CSV, never from input (warehouse.sqlfiles.naming)."""
     comments = load_comments()
     existing = existing or {}
     out: list[str] = []
@@ -74,12 +74,12 @@ def comment_statements(
         doc = comments.get(table)
         if doc is None:
             continue
-        target = f"{quote_identifier(catalog)}.{quote_identifier(doc.schema_name)}.{quote_identifier(doc.table_name)}"
+        target = f"{catalog}.{doc.schema_name}.{doc.table_name}"
         if existing.get((table, "")) != doc.comment:
-            out.append(f"COMMENT ON TABLE {target} IS {quote_literal(doc.comment)}")
+            out.append(naming("analyst/comment_table", {"table": target}, {"comment": doc.comment}))
         known = {c: text for c, _t, text in doc.columns}
         out.extend(
-            f"COMMENT ON COLUMN {target}.{quote_identifier(c)} IS {quote_literal(known[c])}"
+            naming("analyst/comment_column", {"column": f"{target}.{c}"}, {"comment": known[c]})
             for c in names
             if c in known and existing.get((table, c)) != known[c]
         )

@@ -7,13 +7,14 @@ feasibility check, so the same point comes back (tests/unit/test_highs.py compar
 The suppression of one month's public edition solves about 800 small programs; linprog spent
 three quarters of their time checking and converting its inputs (issue 16, docs/benchmarks.md).
 
-It uses SciPy's private `scipy.optimize._highspy._core` (SciPy is pinned in constraints.txt);
-when that is missing it falls back to linprog itself.
+It uses SciPy's private `scipy.optimize._highspy._core` (SciPy is pinned in constraints.txt;
+tests/unit/test_highs.py fails on a SciPy that moved it or solves differently).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -56,8 +57,6 @@ class LinearProgram:
 def minimise(program: LinearProgram, c: np.ndarray) -> LPResult:
     """min c.x subject to the program's constraints."""
     core = _core()
-    if core is None:
-        return _with_linprog(program, c)
     n, rows = len(program.lower), len(program.row_upper)
     lp = core.HighsLp()
     lp.num_col_, lp.num_row_ = n, rows
@@ -111,44 +110,21 @@ def _columns(rows: list[dict[int, float]], n: int) -> tuple[np.ndarray, np.ndarr
     return start, np.array(index, dtype=np.int32), np.array(value, dtype=float)
 
 
-_CACHE: dict[str, object] = {}
-
-
+@cache
 def _core():
-    if "core" not in _CACHE:
-        try:
-            import scipy.optimize._highspy._core as core
-        except ImportError:  # a SciPy without its bundled HiGHS module: linprog does it
-            core = None
-        _CACHE["core"] = core
-    return _CACHE["core"]
+    import scipy.optimize._highspy._core as core  # imported when the first program is solved
+
+    return core
 
 
+@cache
 def _options():
     """linprog's options for method="highs": presolve on, the dual simplex, silent."""
-    if "options" not in _CACHE:
-        core = _core()
-        options = core.HighsOptions()
-        options.presolve = "on"
-        options.highs_debug_level = int(core.HighsDebugLevel.kHighsDebugLevelNone)
-        options.log_to_console = False
-        options.output_flag = False
-        options.simplex_strategy = int(core.simplex_constants.SimplexStrategy.kSimplexStrategyDual)
-        _CACHE["options"] = options
-    return _CACHE["options"]
-
-
-def _with_linprog(program: LinearProgram, c: np.ndarray) -> LPResult:
-    from scipy.optimize import linprog
-    from scipy.sparse import csc_array
-
-    k, n = program.inequalities, len(program.lower)
-    matrix = csc_array((program.value, program.index, program.start), shape=(len(program.row_upper), n))
-    res = linprog(c, A_ub=matrix[:k] if k else None, b_ub=program.row_upper[:k] if k else None,
-                  A_eq=matrix[k:] if len(program.row_upper) > k else None,
-                  b_eq=program.row_upper[k:] if len(program.row_upper) > k else None,
-                  bounds=list(zip(program.lower, [None if np.isinf(u) else u for u in program.upper], strict=True)),
-                  method="highs")
-    ok = res.status == 0
-    return LPResult(res.status, res.x if ok else None, res.ineqlin.marginals if ok and k else np.empty(0),
-                    res.eqlin.marginals if ok and len(program.row_upper) > k else np.empty(0), res.message)
+    core = _core()
+    options = core.HighsOptions()
+    options.presolve = "on"
+    options.highs_debug_level = int(core.HighsDebugLevel.kHighsDebugLevelNone)
+    options.log_to_console = False
+    options.output_flag = False
+    options.simplex_strategy = int(core.simplex_constants.SimplexStrategy.kSimplexStrategyDual)
+    return options

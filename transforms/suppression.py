@@ -182,7 +182,9 @@ class _Problem:
         relation of each row (equalities, then the orders). `only`: these relations alone."""
         program, eq_keys, ub_keys, solved = self._constraints(cells, only)
         asked = objective.tobytes()  # HiGHS is deterministic: the same program gives the same point
-        res = solved[asked] = solved[asked] if asked in solved else minimise(program, objective)
+        if asked not in solved:
+            solved[asked] = minimise(program, objective)
+        res = solved[asked]
         if res.status == 3:  # unbounded
             return None, []
         if res.status != 0:

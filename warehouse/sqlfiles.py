@@ -60,10 +60,27 @@ def run(
     return con.execute(text, bind(text, values or {}))
 
 
-# What DuckDB cannot bind: the few statements that name a table from the catalog (DROP, CREATE
-# SCHEMA, COPY … TO), or take a path or a text where it parses no parameter (ATTACH, COPY … TO,
-# COMMENT ON). Only for names and texts of our own (the warehouse's catalog, the home's paths, the
-# shipped comments), never for a value from a file a person sent.
+# What DuckDB cannot bind: the names in DROP TABLE and CREATE SCHEMA, and the text of COMMENT ON
+# (it parses no parameter there). Such a statement is a .sql file with {placeholders}, filled by
+# `naming` alone: only for names of the warehouse's own catalog and texts shipped with the code,
+# never for a value from a file a person sent. (ATTACH and COPY … TO do take bound paths.)
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def naming(name: str, names: Mapping[str, str], texts: Mapping[str, str] | None = None, *,
+           folder: Path = SQL_DIR) -> str:
+    """<folder>/<name>.sql with each {placeholder} of `names` a quoted identifier (a dotted name
+    quoted part by part: "schema"."table") and each of `texts` a quoted string literal."""
+    texts = texts or {}
+
+    def fill(m: re.Match) -> str:
+        key = m.group(1)
+        if key in names:
+            return ".".join(quote_identifier(part) for part in names[key].split("."))
+        return quote_literal(texts[key])
+
+    return _PLACEHOLDER.sub(fill, sql(name, folder=folder))
 
 
 def quote_identifier(name: str) -> str:

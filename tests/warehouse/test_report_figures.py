@@ -159,11 +159,13 @@ def test_months_before_go_live_are_left_out_of_the_trends(tmp_path):
     home = Home(tmp_path).ensure()
     with open_warehouse(home, flow="test") as con:
         build_marts(con, REF, "2025-06", "2025-06")  # go-live: June (no close yet)
-        for table in ("monthly_statistics", "district_monthly"):  # a report built in May left its rows
-            con.execute(
-                f"INSERT INTO mart.{table} BY NAME "  # noqa: S608 - a test's fixed table names
-                f"SELECT * REPLACE ('2025-05' AS period, 10 AS households_closing) FROM mart.{table}"
-            )
+        for statement in (  # a report built in May left its rows
+            "INSERT INTO mart.monthly_statistics BY NAME SELECT * REPLACE ('2025-05' AS period, "
+            "10 AS households_closing) FROM mart.monthly_statistics",
+            "INSERT INTO mart.district_monthly BY NAME SELECT * REPLACE ('2025-05' AS period, "
+            "10 AS households_closing) FROM mart.district_monthly",
+        ):
+            con.execute(statement)
         data = load_report_data(con, REF, "2025-06")
     assert data.months == ["2025-06"] and data.before_go_live == ["2025-05"]
     assert set(data.district["period"]) == {"2025-06"}

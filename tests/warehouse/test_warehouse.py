@@ -307,7 +307,7 @@ def test_reference_tables_are_loaded_with_their_row_counts(home):
         counts = load_reference_tables(con, ref)
         assert counts == {name: frame.height for name, frame in ref.tables.items()}
         for name, rows in counts.items():
-            assert con.execute(f"SELECT count(*) FROM ref.{name}").fetchall()[0][0] == rows
+            assert con.execute("SELECT count(*) FROM query_table($t)", {"t": f"ref.{name}"}).fetchall()[0][0] == rows
         loaded = {r[0]: r[1:] for r in con.sql("SELECT name, rows, source_path FROM ref.loaded").fetchall()}
         assert {n: r[0] for n, r in loaded.items()} == counts
         assert loaded["towns"][1] == ref.sources["towns"]

@@ -1,0 +1,1 @@
+COPY (FROM query_table($table)) TO $path (FORMAT parquet, COMPRESSION zstd)
