@@ -11,6 +11,7 @@ the subflow `ingest-parse` (flows/ingest_parse.py, docs/scaling.md).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from functools import partial
 from pathlib import Path
@@ -23,8 +24,9 @@ from flows.runtime import failed_files, report_failure
 from flows.steps import artifact, audited, call, home_of, log, reference, step
 from intake import ingest_run
 from intake.discover import candidate_from_fields, sha256_of
-from intake.pipeline import IngestSettings, ParsedSubmission, acknowledge_known, ingest_file
+from intake.pipeline import IngestSettings, ParsedSubmission, acknowledge_known, ingest_file, parse_submission
 from notify.tell import tell_ingest
+from publish.returns import PendingReturn
 from warehouse.connection import open_warehouse
 
 
@@ -48,8 +50,8 @@ def acknowledge_known_files(home_root: str, candidates: list[dict], hashes: dict
     home = home_of(home_root)
     ref = reference(home)
     with open_warehouse(home, flow="ingest", ref=ref) as con:
-        return [acknowledge_known(con, home, ref, c, hashes[c.rel_path], run_id).counts()
-                for c in (candidate_from_fields(home, info) for info in candidates)]
+        known = [(c, hashes[c.rel_path]) for c in (candidate_from_fields(home, info) for info in candidates)]
+        return [outcome.counts() for outcome in acknowledge_known(con, home, ref, known, run_id)]
 
 
 RETRIES, RETRY_DELAY_SECONDS = 2, 3
@@ -66,44 +68,121 @@ def ingest_new_files(home_root: str, candidates: list[dict], as_of: str, run_id:
     home = home_of(home_root)
     ref = reference(home)
     settings = IngestSettings(parse_as_of(as_of), run_id, baseline)
-    parsed = dict(parsed or {})
     outcomes: list[dict] = []
     failed: dict[str, BaseException] = {}
     todo = list(candidates)
-    while todo:
+    returns = ReturnsLater(outcomes, failed)
+    with ParseAhead(home, ref, parsed) as ahead:
         try:
-            with open_warehouse(home, flow="ingest", ref=ref) as con:
-                _ingest_until_one_fails(con, home, ref, settings, reprocess, todo, parsed, outcomes, failed)
-        except Exception as exc:  # noqa: BLE001 - no connection (busy past the timeout): the rest got none
-            failed |= {info["rel_path"]: exc for info in todo}
-            log().error("%s file(s) not read: the warehouse could not be opened (%s)", len(todo),
-                        type(exc).__name__)
-            break
+            while todo:
+                try:
+                    with open_warehouse(home, flow="ingest", ref=ref) as con:
+                        _ingest_until_one_fails(con, home, ref, settings, reprocess, todo, ahead, returns)
+                except Exception as exc:  # noqa: BLE001 - no connection (busy past the timeout): the rest got none
+                    failed |= {info["rel_path"]: exc for info in todo}
+                    log().error("%s file(s) not read: the warehouse could not be opened (%s)", len(todo),
+                                type(exc).__name__)
+                    break
+        finally:
+            returns.finish(wait=True)
     return outcomes, failed
 
 
+class ReturnsLater:
+    """The files loaded so far, and the return files a worker process is still rendering for some of
+    them while the writer goes on with the next files. Each is put in place once rendered, all of
+    them before the step ends. One that cannot be finished leaves its file without a receipt: the
+    file fails by name (the warehouse holds it; the next run writes its return files again)."""
+
+    def __init__(self, outcomes: list[dict], failed: dict[str, BaseException]) -> None:
+        self.outcomes, self.failed = outcomes, failed
+        self.rendering: list[tuple[str, PendingReturn]] = []
+        self.pending: list[PendingReturn] = []  # where ingest_file leaves the one file's
+
+    def loaded(self, rel_path: str, counts: dict) -> None:
+        self.outcomes.append(counts)
+        self.rendering += [(rel_path, p) for p in self.pending]
+        self.pending.clear()
+        self.finish(wait=False)
+
+    def finish(self, wait: bool) -> None:
+        for rel, pending in list(self.rendering):
+            if not (wait or pending.ready()):
+                continue
+            self.rendering.remove((rel, pending))
+            try:
+                pending.finish()
+            except Exception as exc:  # noqa: BLE001 - this file has no receipt; the others go on
+                with contextlib.suppress(Exception):
+                    pending.abandon()  # no half-made workbook left beside the town's files
+                self.failed[rel] = exc
+                self.outcomes[:] = [o for o in self.outcomes if o["rel_path"] != rel]
+                log().error("file %s: its return files could not be written: %s", rel, type(exc).__name__)
+
+
+class ParseAhead:
+    """The next file read and normalised on a second thread while this one is checked and loaded
+    (that part touches no warehouse, and Polars, DuckDB and the readers' native code share the
+    cores). A file whose parse ahead raised is parsed again by the writer, where its error is
+    recorded against it. `parsed`: files parsed elsewhere already (Dask)."""
+
+    def __init__(self, home: Home, ref, parsed: dict[str, ParsedSubmission] | None) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.home, self.ref = home, ref
+        self.parsed = dict(parsed or {})
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse-ahead")
+        self.futures: dict = {}
+
+    def __enter__(self) -> ParseAhead:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def start(self, info: dict) -> None:
+        rel = info["rel_path"]
+        if rel not in self.parsed and rel not in self.futures:
+            self.futures[rel] = self.pool.submit(parse_submission, candidate_from_fields(self.home, info), self.ref)
+
+    def take(self, info: dict) -> ParsedSubmission | None:
+        rel = info["rel_path"]
+        if rel in self.parsed:
+            return self.parsed.pop(rel)
+        future = self.futures.pop(rel, None)
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except Exception:  # noqa: BLE001 - the writer reads it again and records what it raises
+            return None
+
+
 def _ingest_until_one_fails(con, home: Home, ref, settings: IngestSettings, reprocess: bool, todo: list[dict],
-                            parsed: dict, outcomes: list[dict], failed: dict[str, BaseException]) -> None:
+                            ahead: ParseAhead, returns: ReturnsLater) -> None:
     """Take files off `todo` until one raises (recorded in `failed`: the caller opens a fresh connection)."""
     while todo:
         info = todo.pop(0)
+        parsed = ahead.take(info)
+        if todo and not reprocess:
+            ahead.start(todo[0])
         try:
-            outcomes.append(_ingest_with_retries(con, home, ref, info, settings, reprocess,
-                                                 parsed.pop(info["rel_path"], None)))
+            counts = _ingest_with_retries(con, home, ref, info, settings, reprocess, parsed, returns.pending)
         except Exception as exc:  # noqa: BLE001 - recorded against the file; the others go on
-            failed[info["rel_path"]] = exc
+            returns.failed[info["rel_path"]] = exc
             log().error("file %s failed: %s", info["rel_path"], type(exc).__name__)
             return
+        returns.loaded(info["rel_path"], counts)
 
 
 def _ingest_with_retries(con, home: Home, ref, info: dict, settings: IngestSettings, reprocess: bool,
-                         parsed: ParsedSubmission | None) -> dict:
+                         parsed: ParsedSubmission | None, later: list[PendingReturn]) -> dict:
     """One file; an OSError (a share that blinked) reads it again, up to RETRIES times."""
     attempt = 0
     while True:
         try:
             return ingest_file(con, home, ref, candidate_from_fields(home, info), settings, parsed=parsed,
-                               reprocess=reprocess).counts()
+                               reprocess=reprocess, later=later).counts()
         except OSError:
             if attempt == RETRIES:
                 raise

@@ -130,13 +130,16 @@ def ingest_file(
     parsed: ParsedSubmission | None = None,
     reprocess: bool = False,
     fail_after: Callable[[str], None] | None = None,
+    later: list[PendingReturn] | None = None,
 ) -> FileOutcome:
     """One file, in its steps: known already? parse, previous state, V-rules, versions, load with
-    the return files. `parsed`: this file's `parse_submission`, when it was done elsewhere beforehand."""
+    the return files. `parsed`: this file's `parse_submission`, when it was done elsewhere beforehand.
+    `later`: where to leave return files a worker process is still rendering after the commit, for
+    the caller to `finish` (it goes on with the next file meanwhile); None: finished here."""
     sha = parsed.sha256 if parsed is not None else sha256_of(candidate.path)
     known = ingest_load.known_file(con, sha)
     if known and not reprocess:
-        return acknowledge_known(con, home, ref, candidate, sha, settings.run_id)
+        return acknowledge_known(con, home, ref, [(candidate, sha)], settings.run_id)[0]
     seq = known["seq"] if known else ingest_load.next_seq(con)
     parsed = parsed or parse_submission(candidate, ref, sha)
     outcome = FileOutcome(candidate.rel_path, candidate.folder, sha, "loaded", seconds=dict(parsed.seconds))
@@ -145,7 +148,7 @@ def ingest_file(
         findings = _finding_rows(_unreadable(file_row, outcome, parsed.read, candidate.folder), sha, settings,
                                  version_ids=None)
         _load_with_returns(con, home, ref, candidate, settings, outcome, file_row, None, findings,
-                           reprocess=reprocess, fail_after=fail_after)
+                           reprocess=reprocess, fail_after=fail_after, later=later)
         return outcome
     watch = partial(_lap, outcome.seconds)
     with watch("previous"):
@@ -156,7 +159,7 @@ def ingest_file(
         decided = decide_versions(con, parsed, findings_in, previous, candidate, seq, settings)
     file_row.update(decided.counts)
     _load_with_returns(con, home, ref, candidate, settings, outcome, file_row, decided, decided.findings,
-                       reprocess=reprocess, fail_after=fail_after)
+                       reprocess=reprocess, fail_after=fail_after, later=later)
     for key in ("rows_read", "rows_accepted", "rows_rejected", "rows_warned", "cases"):
         setattr(outcome, key, file_row[key])
     outcome.findings_by_rule = dict(sorted(decided.rule_findings.group_by("rule_id").len().iter_rows()))
@@ -263,17 +266,18 @@ def decide_versions(con: duckdb.DuckDBPyConnection, parsed: ParsedSubmission, fi
 def _load_with_returns(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, candidate: Candidate,
                        settings: IngestSettings, outcome: FileOutcome, file_row: dict,
                        decided: DecidedVersions | None, findings: pl.DataFrame, *, reprocess: bool,
-                       fail_after: Callable[[str], None] | None) -> None:
+                       fail_after: Callable[[str], None] | None, later: list[PendingReturn] | None) -> None:
     """Load the file in one transaction and write its return files. The return rows are read inside
     the transaction, just before the commit, and a long sheet is rendered by a worker process while
-    this one commits and checkpoints; the workbook and receipt are put in place after the commit."""
+    this one commits and checkpoints; the workbook and receipt are put in place after the commit
+    (with `later`, any sheet the worker renders is left there for the caller to finish)."""
     sha = file_row["file_sha256"]
     pending: list[PendingReturn] = []
     started = time.perf_counter()
 
     def start_returns(c: duckdb.DuckDBPyConnection) -> None:
         t = time.perf_counter()
-        pending.append(start_return_files(c, home, ref, sha))
+        pending.append(start_return_files(c, home, ref, sha, later=later is not None))
         outcome.seconds["returns"] = outcome.seconds.get("returns", 0.0) + time.perf_counter() - t
 
     try:
@@ -290,43 +294,60 @@ def _load_with_returns(con: duckdb.DuckDBPyConnection, home: Home, ref: Referenc
             before_commit=start_returns,
         )
         ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
-        if pending[0].job is not None:  # the worker renders meanwhile (else DuckDB checkpoints when it will)
-            ingest_load.checkpoint(con)
+        if pending[0].job is not None and pending[0].long:  # the worker renders meanwhile (else DuckDB
+            ingest_load.checkpoint(con)  # checkpoints when it will)
     except BaseException:
         for p in pending:
             p.abandon()
         raise
     outcome.seconds["load"] = (outcome.seconds.get("load", 0.0) + time.perf_counter() - started
                                - outcome.seconds.get("returns", 0.0))
+    if later is not None and pending[0].job is not None:
+        later.append(pending[0])
+        return
     with _lap(outcome.seconds, "returns"):
         pending[0].finish()
 
 
 def acknowledge_known(
-    con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, candidate: Candidate, sha: str, run_id: str
-) -> FileOutcome:
-    """A file whose content the warehouse already holds: note this path, and write its return
-    files again only if they are missing (a crash may have come between the load and them)."""
-    ingest_load.record_path(con, sha, candidate.rel_path, run_id)
-    rebuild_return_files(con, home, ref, sha, only_if_missing=True)
-    _duplicate_receipt(con, home, candidate, sha)
-    return FileOutcome(candidate.rel_path, candidate.folder, sha, "known")
+    con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, known: list[tuple[Candidate, str]], run_id: str
+) -> list[FileOutcome]:
+    """Files whose content the warehouse already holds (candidate, SHA-256): note each new path,
+    write a file's return files again only if they are missing (a crash may have come between the
+    load and them), and give a copy under another name its own receipt. What the warehouse holds of
+    them is read in one query, so a cycle that sees the month's earlier files again costs a look
+    at each receipt, not three statements a file."""
+    shas = sorted({sha for _, sha in known})
+    first = {sha: (rel, folder, name) for sha, rel, folder, name in con.execute(
+        "SELECT file_sha256, rel_path, folder, name FROM raw.files WHERE file_sha256 IN (SELECT unnest($shas))",
+        {"shas": shas}).fetchall()}
+    noted = set(con.execute("SELECT file_sha256, rel_path FROM raw.file_paths WHERE file_sha256 IN "
+                            "(SELECT unnest($shas))", {"shas": shas}).fetchall())
+    outcomes = []
+    for candidate, sha in known:
+        if (sha, candidate.rel_path) not in noted:
+            ingest_load.record_path(con, sha, candidate.rel_path, run_id)
+            noted.add((sha, candidate.rel_path))
+        rel, folder, name = first[sha]
+        if not return_paths(home, folder, name, sha)[1].exists():
+            rebuild_return_files(con, home, ref, sha)
+        if (folder, name) != (candidate.folder, candidate.name):
+            _duplicate_receipt(home, candidate, sha, rel)
+        outcomes.append(FileOutcome(candidate.rel_path, candidate.folder, sha, "known"))
+    return outcomes
 
 
-def _duplicate_receipt(con: duckdb.DuckDBPyConnection, home: Home, candidate: Candidate, sha: str) -> None:
+def _duplicate_receipt(home: Home, candidate: Candidate, sha: str, first_path: str) -> None:
     """Every file in the inbox gets a receipt: one whose content equals a file already
     received under another name or folder says so, and that nothing was read twice."""
-    first = con.execute("SELECT rel_path, folder, name FROM raw.files WHERE file_sha256 = ?", [sha]).fetchall()
-    if not first or (first[0][1], first[0][2]) == (candidate.folder, candidate.name):
-        return
     _, receipt = return_paths(home, candidate.folder, candidate.name, sha)
     if receipt.exists():
         return
     write_json(receipt, {
         "file": candidate.rel_path, "sha256": sha, "town_code": candidate.folder, "rows_read": 0,
         "rows_accepted": 0, "rows_rejected": 0, "rows_warned": 0, "cases": 0, "findings_by_rule": {},
-        "return_file": None, "duplicate_of": first[0][0],
-        "note": f"内容与已接收的文件“{first[0][0]}”完全相同，未重复处理",
+        "return_file": None, "duplicate_of": first_path,
+        "note": f"内容与已接收的文件“{first_path}”完全相同，未重复处理",
     })
 
 

@@ -26,6 +26,7 @@ from transforms.returns import cell_marks, return_rows
 from transforms.submission import REQUIRED_CELLS
 
 WORKER_ROWS = 20_000  # a return sheet of more rows is rendered in a worker process while the warehouse commits
+# (a shorter one goes there too when the caller can finish it later: `start_return_files(later=True)`)
 NAME_MAX_BYTES = 255  # the longest file name Linux file systems take, in bytes
 RETURN_SUFFIXES = (".问题.xlsx", ".回执.json")  # every name built from a stem ends in one of these
 STEM_BYTES = (
@@ -91,6 +92,15 @@ class PendingReturn:
     job: Future | None = None  # the worker rendering `staged`
     render: tuple | None = None  # or the arguments to render it here, in `finish`
 
+    @property
+    def long(self) -> bool:
+        """A sheet long enough that the commit should be checkpointed while the worker renders it."""
+        return self.render is not None and self.render[1].height > WORKER_ROWS
+
+    def ready(self) -> bool:
+        """Nothing left to wait for: `finish` only puts the files in place."""
+        return self.job is None or self.job.done()
+
     def finish(self) -> None:
         if self.staged is not None:
             if self.job is None or self.job.exception() is not None:  # (a worker that died: render it here)
@@ -105,10 +115,12 @@ class PendingReturn:
             self.staged.unlink(missing_ok=True)
 
 
-def start_return_files(con, home: Home, ref: Reference, sha256: str, *, in_worker: bool = True) -> PendingReturn:
+def start_return_files(con, home: Home, ref: Reference, sha256: str, *, in_worker: bool = True,
+                       later: bool = False) -> PendingReturn:
     """Read what the warehouse recorded for a submission (inside the caller's transaction, if any)
     and start its return files. A long sheet is rendered by a worker process (`in_worker`), which
-    gets the rows and findings as frames: the reads stay here, on the caller's connection."""
+    gets the rows and findings as frames: the reads stay here, on the caller's connection. With
+    `later` (the caller finishes it after its next files), any sheet goes to the worker."""
     from warehouse.sqlfiles import sql
 
     file_row = con.sql("SELECT * FROM raw.files WHERE file_sha256 = $sha", params={"sha": sha256}).pl().row(
@@ -125,7 +137,7 @@ def start_return_files(con, home: Home, ref: Reference, sha256: str, *, in_worke
         return pending
     pending.staged = atomic_target(workbook)
     pending.render = (chinese_headers(ref), rows, findings)
-    if in_worker and rows.height > WORKER_ROWS and core_idle():
+    if in_worker and (later or rows.height > WORKER_ROWS) and core_idle():
         try:
             pending.job = _worker().submit(render_return_workbook, str(pending.staged), *pending.render)
         except Exception:  # no worker process to be had: render here, in finish

@@ -96,3 +96,58 @@ def test_a_file_without_findings_gets_the_same_empty_sheet_without_reading_its_r
     render_return_workbook(str(read), chinese_headers(REF), rows, findings)
     render_return_workbook(str(skipped), chinese_headers(REF), rows.clear(), findings)
     assert read.read_bytes() == skipped.read_bytes()
+
+
+def _three_files(home: Home) -> None:
+    _submission(home, 12)
+    lines = [row(case="DS-00001", id_no=make_id(seq="501", area="500102"))]
+    drop(home, "500110002", "补报.csv", lines, at(6))
+    drop(home, "500110003", "台账.csv", [row(case="SG-00001", id_no=make_id(seq="502", area="500103"),
+                                             relation="表亲")], at(7))
+
+
+def _ingest_step(home: Home, as_of: date):
+    from helpers import REF
+
+    from flows.ingest import ingest_new_files
+    from intake.ingest_run import new_submissions
+
+    found = new_submissions(home, REF, as_of)
+    return ingest_new_files.fn(str(home.root), list(found["candidates"].values()), as_of.isoformat(), "run-1",
+                               False)
+
+
+def test_return_files_rendered_while_the_next_files_load_are_the_same(tmp_path, monkeypatch):
+    """The ingest step leaves every file's sheet to the worker process and goes on with the next
+    file; each workbook and receipt is put in place once rendered: the same bytes as one written
+    file by file in the writer."""
+    here, there = Home(tmp_path / "here").ensure(), Home(tmp_path / "there").ensure()
+    for home in (here, there):
+        _three_files(home)
+    monkeypatch.setattr(publish.returns, "core_idle", lambda: False)
+    inline, failed = _ingest_step(here, date(2025, 3, 10))
+    assert not failed and len(inline) == 3
+    monkeypatch.setattr(publish.returns, "core_idle", lambda: True)
+    later, failed = _ingest_step(there, date(2025, 3, 10))
+    assert publish.returns._WORKER is not None and not failed
+    strip = [o | {"seconds": {}} for o in inline]
+    assert strip == [o | {"seconds": {}} for o in later]
+    assert _files(here) == _files(there) and len(_files(here)) == 6
+
+
+def test_a_return_file_that_cannot_be_put_in_place_fails_its_file_only(tmp_path, monkeypatch):
+    home = Home(tmp_path).ensure()
+    _three_files(home)
+    monkeypatch.setattr(publish.returns, "core_idle", lambda: True)
+    real = publish.returns.PendingReturn.finish
+
+    def finish(self):
+        if "500110002" in str(self.receipt):
+            raise OSError("disk full")
+        real(self)
+
+    monkeypatch.setattr(publish.returns.PendingReturn, "finish", finish)
+    loaded, failed = _ingest_step(home, date(2025, 3, 10))
+    assert list(failed) == ["inbox/500110002/补报.csv"] and isinstance(failed["inbox/500110002/补报.csv"], OSError)
+    assert sorted(o["folder"] for o in loaded) == ["500110001", "500110003"]
+    assert not (home.out / "returns" / "500110002").exists() or not any((home.out / "returns" / "500110002").iterdir())
