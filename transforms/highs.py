@@ -56,6 +56,36 @@ class LinearProgram:
 
 def minimise(program: LinearProgram, c: np.ndarray) -> LPResult:
     """min c.x subject to the program's constraints."""
+    highs = _solver(program, c)
+    highs.run()
+    return _result(highs, program)
+
+
+class WarmSolver:
+    """One program solved for many objectives: each solve starts from the last one's basis
+    (HiGHS skips presolve and most of the simplex then). The optimal value is the same as a
+    cold `minimise`'s; where the optimum is not unique the point and the marginals may be
+    another optimal vertex's, so callers that read the marginals use `minimise`."""
+
+    def __init__(self, program: LinearProgram) -> None:
+        self.program = program
+        self.highs = None
+
+    def minimise(self, c: np.ndarray) -> LPResult:
+        if self.highs is None:
+            self.highs = _solver(self.program, c)
+        else:
+            n = len(self.program.lower)
+            self.highs.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(c, dtype=float))
+        self.highs.run()
+        result = _result(self.highs, self.program)
+        if result.status != 0:
+            self.highs = None  # the next objective starts afresh
+        return result
+
+
+def _solver(program: LinearProgram, c: np.ndarray):
+    """A HiGHS instance holding the program with objective c, as linprog passes it."""
     core = _core()
     n, rows = len(program.lower), len(program.row_upper)
     lp = core.HighsLp()
@@ -69,7 +99,12 @@ def minimise(program: LinearProgram, c: np.ndarray) -> LPResult:
     highs = core._Highs()
     highs.passOptions(_options())
     highs.passModel(lp)
-    highs.run()
+    return highs
+
+
+def _result(highs, program: LinearProgram) -> LPResult:
+    """The solved program's status, point and marginals, with linprog's check of the point."""
+    core = _core()
     status = highs.getModelStatus()
     message = highs.modelStatusToString(status)
     if status != core.HighsModelStatus.kOptimal:

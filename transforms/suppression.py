@@ -48,7 +48,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import polars as pl
 
-from transforms.highs import LinearProgram, minimise
+from transforms.highs import LinearProgram, WarmSolver, minimise
 
 THRESHOLD = 5
 MIN_WIDTH = 3
@@ -94,7 +94,6 @@ class _Problem:
     seen: dict[str, tuple[float, float]] = field(default_factory=dict, init=False)
     banned: set[str] = field(default_factory=set, init=False)  # complements that protect nothing
     _pinned: dict[str, bool] = field(default_factory=dict, init=False)
-    _marginals: dict[tuple[str, float], tuple] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         lines: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -104,7 +103,7 @@ class _Problem:
                     lines[c].append((kind, line))
         self.cell_lines = dict(lines)
         self._cache_key: frozenset | None = None
-        self._programs: dict[tuple, tuple[LinearProgram, list, list, dict]] = {}
+        self._programs: dict[tuple, tuple[LinearProgram, list, list, dict, WarmSolver]] = {}
 
     def copy(self, **changes) -> _Problem:
         return replace(self, **({"hidden": set(self.hidden)} | changes))
@@ -177,13 +176,19 @@ class _Problem:
         res, _ = self._program(cells, objective, keep)
         return None if res is None else res.x
 
-    def _program(self, cells: list[str], objective: np.ndarray, keep: bool, only: set | None = None):
+    def _program(self, cells: list[str], objective: np.ndarray, keep: bool, only: set | None = None,
+                 marginals: bool = False):
         """The program itself: the solver's result (None: unbounded) and, for the marginals, the
-        relation of each row (equalities, then the orders). `only`: these relations alone."""
-        program, eq_keys, ub_keys, solved = self._constraints(cells, only)
-        asked = objective.tobytes()  # HiGHS is deterministic: the same program gives the same point
+        relation of each row (equalities, then the orders). `only`: these relations alone.
+
+        A value (how far a cell goes) is the same from any optimal vertex, so it is solved warm,
+        from the basis of the group's last program; `marginals` (which relations hold a cell, read
+        by `helpers`) solves it cold, as linprog would, since a degenerate optimum has more than one
+        set of them and the choice of complement must not depend on what was solved before."""
+        program, eq_keys, ub_keys, solved, warm = self._constraints(cells, only)
+        asked = (marginals, objective.tobytes())  # HiGHS is deterministic: the same program, the same point
         if asked not in solved:
-            solved[asked] = minimise(program, objective)
+            solved[asked] = minimise(program, objective) if marginals else warm.minimise(objective)
         res = solved[asked]
         if res.status == 3:  # unbounded
             return None, []
@@ -226,7 +231,7 @@ class _Problem:
         bounds = [self.bounds(x) for x in cells]
         program = LinearProgram.build(a_ub, b_ub, a_eq, b_eq, np.array([lo for lo, _ in bounds], dtype=float),
                                       np.array([np.inf if hi is None else hi for _, hi in bounds], dtype=float))
-        self._programs[key] = (program, eq_keys, ub_keys, {})  # and the solutions by objective
+        self._programs[key] = (program, eq_keys, ub_keys, {}, WarmSolver(program))  # and the solutions
         return self._programs[key]
 
     def helpers(self, c: str, cells: list[str], options: list[str]) -> set[str]:
@@ -234,15 +239,10 @@ class _Problem:
         marginals of c's smallest and largest value say how each relation holds it."""
         out: set[str] = set()
         for sign in (1.0, -1.0):
-            kept = self._marginals.get((c, sign))
-            if kept is not None and kept[0] == frozenset(self.hidden) and kept[1] == tuple(cells):
-                bounded, marginals = kept[2], kept[3]
-            else:
-                objective = np.zeros(len(cells))
-                objective[cells.index(c)] = sign
-                res, marginals = self._program(cells, objective, False)
-                bounded = res is not None
-            if not bounded:
+            objective = np.zeros(len(cells))
+            objective[cells.index(c)] = sign
+            res, marginals = self._program(cells, objective, False, marginals=True)
+            if res is None:
                 continue
             dual = {key: float(m) for key, m in marginals}
             for o in options:
@@ -268,13 +268,11 @@ class _Problem:
         return self.bounds(o)
 
     def reach(self, c: str, sign: float, cells: list[str], keep: bool = True) -> float:
-        """The smallest (sign 1) or largest (sign -1) value of `c` with `cells` free. With
-        `keep`, the program's marginals are kept for `helpers` (same cells, same hidden set)."""
+        """The smallest (sign 1) or largest (sign -1) value of `c` with `cells` free (`keep`: the
+        point found proves the other cells too)."""
         objective = np.zeros(len(cells))
         objective[cells.index(c)] = sign
-        res, marginals = self._program(cells, objective, keep)
-        if keep:
-            self._marginals[(c, sign)] = (frozenset(self.hidden), tuple(cells), res is not None, marginals)
+        res, _ = self._program(cells, objective, keep)
         return -sign * math.inf if res is None else float(res.x[cells.index(c)])
 
     def wide(self, low: float, high: float) -> bool:

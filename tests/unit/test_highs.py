@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from transforms.highs import LinearProgram, minimise
+from transforms.highs import LinearProgram, WarmSolver, minimise
 
 
 def _random_program(rng: np.random.Generator):
@@ -55,3 +55,32 @@ def test_unbounded_is_status_3():
     program = LinearProgram.build([], [], [{0: 1.0, 1: -1.0}], [0.0], np.zeros(2), np.full(2, np.inf))
     assert minimise(program, np.array([-1.0, 0.0])).status == 3
     assert minimise(program, np.array([1.0, 0.0])).status == 0
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_warm_solve_reaches_the_cold_optimum(seed):
+    """One program, many objectives in turn (as the suppression asks how far each cell goes): each
+    warm solve, started from the last one's basis, finds the optimum a cold solve finds, and a
+    feasible point, unbounded where the cold one is."""
+    rng = np.random.default_rng(1000 + seed)
+    a_ub, b_ub, a_eq, b_eq, lower, upper = _random_program(rng)
+    n = len(lower)
+    program = LinearProgram.build(a_ub, b_ub, a_eq, b_eq, lower, upper)
+    warm = WarmSolver(program)
+    for _ in range(12):
+        c = np.zeros(n)
+        c[int(rng.integers(0, n))] = rng.choice([-1.0, 1.0])
+        cold, hot = minimise(program, c), warm.minimise(c)
+        assert hot.status == cold.status
+        if cold.status == 0:
+            assert float(c @ hot.x) == pytest.approx(float(c @ cold.x), abs=1e-7)
+            assert np.all(hot.x >= lower - 1e-7) and np.all(hot.x <= upper + 1e-7)
+
+
+def test_a_warm_solver_goes_on_after_an_unbounded_objective():
+    program = LinearProgram.build([], [], [{0: 1.0, 1: -1.0}], [0.0], np.zeros(2), np.full(2, np.inf))
+    warm = WarmSolver(program)
+    assert warm.minimise(np.array([1.0, 0.0])).status == 0
+    assert warm.minimise(np.array([-1.0, 0.0])).status == 3
+    again = warm.minimise(np.array([0.0, 1.0]))
+    assert again.status == 0 and again.x[1] == pytest.approx(0.0)
