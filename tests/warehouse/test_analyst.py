@@ -31,7 +31,8 @@ OUYANG = ("欧阳娜娜", make_id("19800101", "001"), "户主", "300")
 ZHANG = ("张三丰", make_id("19820202", "002"), "户主", "0")
 CHILD = ("张小明", make_id("20150303", "003"), "子女", "0")
 ID_CANDIDATE = re.compile(r"(?=(\d{17}[\dXx]))")
-LONG_DIGITS = re.compile(r"\d{16,}")
+# a run of digits inside a hex digest (a fingerprint: 397a46d5831994814020843ebb8d63ad) is no account
+LONG_DIGITS = re.compile(r"(?<![0-9a-f])\d{16,}(?![0-9a-f])")
 
 
 def leaks(value: str) -> list[str]:
