@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,12 +200,27 @@ def core_idle() -> bool:
 _WORKER: ProcessPoolExecutor | None = None
 
 
+def _leave_with_parent(parent: int) -> None:
+    """In the worker: exit once the process that started it is gone. A writer killed outright
+    (SIGKILL, the OOM killer) cannot shut its worker down, and the worker, waiting for work on a
+    pipe it holds both ends of, would stay for ever (holding the killed command's output open)."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="leave-with-parent", daemon=True).start()
+
+
 def _worker() -> ProcessPoolExecutor:
     """One worker process, started once per process (spawned, not forked: the writer holds DuckDB and
     Polars threads). It renders one file's sheet while this process commits that file; one is enough
     on two cores, because the writer waits for it before the next file."""
     global _WORKER
     if _WORKER is None:
-        _WORKER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        _WORKER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_leave_with_parent, initargs=(os.getpid(),))
         atexit.register(_WORKER.shutdown, cancel_futures=True)
     return _WORKER

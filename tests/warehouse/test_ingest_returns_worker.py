@@ -151,3 +151,33 @@ def test_a_return_file_that_cannot_be_put_in_place_fails_its_file_only(tmp_path,
     assert list(failed) == ["inbox/500110002/补报.csv"] and isinstance(failed["inbox/500110002/补报.csv"], OSError)
     assert sorted(o["folder"] for o in loaded) == ["500110001", "500110003"]
     assert not (home.out / "returns" / "500110002").exists() or not any((home.out / "returns" / "500110002").iterdir())
+
+
+def test_the_worker_leaves_when_its_writer_is_killed(tmp_path):
+    """A writer killed outright cannot shut its worker down: the worker notices and exits (else it
+    waits for work for ever, holding the killed command's output open)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import os, signal, publish.returns as r\n"
+        "w = r._worker(); w.submit(os.getpid).result()\n"
+        "print(next(iter(w._processes)), flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=os.getcwd())
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    worker = int(proc.stdout.split()[0])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(worker, signal.SIGKILL)
+    raise AssertionError(f"worker {worker} outlived its writer")
