@@ -65,18 +65,10 @@ def chinese_headers(ref: Reference) -> dict[str, str]:
     return out
 
 
-def rebuild_return_files(con, home: Home, ref: Reference, sha256: str, *, only_if_missing: bool = False) -> None:
+def rebuild_return_files(con, home: Home, ref: Reference, sha256: str) -> None:
     """Write a submission's return workbook and receipt from what the warehouse
     recorded for it (the one path: right after the load, and after a crash)."""
-    workbook, receipt = _paths_of(con, home, sha256)
-    if only_if_missing and receipt.exists():
-        return
     start_return_files(con, home, ref, sha256, in_worker=False).finish()
-
-
-def _paths_of(con, home: Home, sha256: str) -> tuple[Path, Path]:
-    folder, name = con.execute("SELECT folder, name FROM raw.files WHERE file_sha256 = ?", [sha256]).fetchall()[0]
-    return return_paths(home, folder, name, sha256)
 
 
 @dataclass

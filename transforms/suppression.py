@@ -189,6 +189,8 @@ class _Problem:
         asked = (marginals, objective.tobytes())  # HiGHS is deterministic: the same program, the same point
         if asked not in solved:
             solved[asked] = minimise(program, objective) if marginals else warm.minimise(objective)
+            if solved[asked].status not in (0, 3):  # a warm start in numerical trouble: cold, as linprog
+                solved[asked] = minimise(program, objective)
         res = solved[asked]
         if res.status == 3:  # unbounded
             return None, []
