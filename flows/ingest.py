@@ -105,6 +105,16 @@ class ReturnsLater:
         self.pending.clear()
         self.finish(wait=False)
 
+    def raised(self, rel_path: str, exc: BaseException) -> None:
+        """A file that raised: recorded against it; anything it left rendering is dropped, never
+        put in place under the next file's name."""
+        for pending in self.pending:
+            with contextlib.suppress(Exception):
+                pending.abandon()
+        self.pending.clear()
+        self.failed[rel_path] = exc
+        log().error("file %s failed: %s", rel_path, type(exc).__name__)
+
     def finish(self, wait: bool) -> None:
         for rel, pending in list(self.rendering):
             if not (wait or pending.ready()):
@@ -169,8 +179,7 @@ def _ingest_until_one_fails(con, home: Home, ref, settings: IngestSettings, repr
         try:
             counts = _ingest_with_retries(con, home, ref, info, settings, reprocess, parsed, returns.pending)
         except Exception as exc:  # noqa: BLE001 - recorded against the file; the others go on
-            returns.failed[info["rel_path"]] = exc
-            log().error("file %s failed: %s", info["rel_path"], type(exc).__name__)
+            returns.raised(info["rel_path"], exc)
             return
         returns.loaded(info["rel_path"], counts)
 

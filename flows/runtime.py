@@ -5,8 +5,9 @@ without PREFECT_API_URL; on these machines that takes 13-21 s, close to its
 20 s default timeout, so the timeout is raised. Analytics are off everywhere.
 Explicit settings in the environment always win.
 
-A temporary server (or `prefect server start` from a process that ran this) writes the
-task runs it hears of in batches, not one transaction per event: on SQLite a request
+A Prefect server started by our processes (the temporary one; an operator's own server
+takes the same two settings, docs/operations.md) writes the task runs it hears of in
+batches, not one transaction per event: on SQLite a request
 that meets the recorder's write gets 503 "Service Unavailable" (SQLITE_BUSY_SNAPSHOT), and
 the client waits 2 s before asking again. Every subflow started just after a step with tasks
 met it: 7 subflows of 5 tasks took 15 s, 3.7 s with batches (docs/engineering-notes.md).

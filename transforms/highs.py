@@ -6,6 +6,8 @@ equality rows, as one column-wise matrix), the same options, the same solver and
 feasibility check, so the same point comes back (tests/unit/test_highs.py compares the two).
 The suppression of one month's public edition solves about 800 small programs; linprog spent
 three quarters of their time checking and converting its inputs (issue 16, docs/benchmarks.md).
+`WarmSolver` solves one program for many objectives, each from the last one's basis: the same
+optimal value, not always the same point or marginals (a degenerate optimum has several).
 
 It uses SciPy's private `scipy.optimize._highspy._core` (SciPy is pinned in constraints.txt;
 tests/unit/test_highs.py fails on a SciPy that moved it or solves differently).

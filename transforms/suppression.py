@@ -29,7 +29,8 @@ hidden cell can be narrowed down by anyone who reads the published tables:
   and is shown instead.
 
 Each linear program is solved by HiGHS (SciPy's, as linprog calls it: transforms/highs.py) over the
-connected group of hidden cells only. Every feasible point found is kept, and
+connected group of hidden cells only; where only its optimal value or a feasible point is read, from
+the basis of the group's last program (warm), and cold where its marginals choose a complement. Every feasible point found is kept, and
 two points that far apart prove a cell protected without a program of its
 own; rectangles of hidden cells (+ − − + across two rows and two columns, in
 every table that a relation ties to it) and a few seeded random directions

@@ -181,3 +181,29 @@ def test_the_worker_leaves_when_its_writer_is_killed(tmp_path):
         time.sleep(0.2)
     os.kill(worker, signal.SIGKILL)
     raise AssertionError(f"worker {worker} outlived its writer")
+
+
+def test_what_a_failed_file_left_rendering_is_never_put_in_place_under_the_next_file():
+    from flows.ingest import ReturnsLater
+
+    class Left:
+        abandoned = finished = False
+
+        def abandon(self):
+            self.abandoned = True
+
+        def finish(self):
+            self.finished = True
+
+        def ready(self):
+            return True
+
+    outcomes, failed = [], {}
+    returns = ReturnsLater(outcomes, failed)
+    left = Left()
+    returns.pending.append(left)  # the file raised after its return files were started
+    returns.raised("inbox/a.csv", RuntimeError("late"))
+    returns.loaded("inbox/b.csv", {"rel_path": "inbox/b.csv"})
+    returns.finish(wait=True)
+    assert left.abandoned and not left.finished
+    assert list(failed) == ["inbox/a.csv"] and outcomes == [{"rel_path": "inbox/b.csv"}]
