@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml constraints.txt
 	# setuptools' editable install prints a caution about same-named folders; the packages are found
 	# by pyproject's packages.find with their data, so there is nothing to warn about
 	PYTHONWARNINGS=ignore $(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	# Prefect's database migrations, run once here: a new Prefect home (the demo's) starts from a copy
+	$(BIN)/python -m flows.prefect_db
 	touch $(STAMP)
 
 venv: $(STAMP)

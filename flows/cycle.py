@@ -33,7 +33,7 @@ from flows.steps import audited, home_of, log, reference, step
 from flows.validate import validate_flow
 from notify.queue import flush
 from warehouse.audit import RunFailed, monthly_runs_done
-from warehouse.connection import open_warehouse
+from warehouse.connection import hold_warehouse, open_warehouse
 
 
 @step
@@ -89,7 +89,8 @@ def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | 
     cycle_id = uuid.uuid4().hex
     close_day = ref.setting_int("close_day_of_month", 25)
     steps: dict[str, object] = {}
-    with without_heartbeats():  # the cycle's own run beats for its steps
+    # the cycle's own run beats for its steps; its steps share one open warehouse (hold_warehouse)
+    with without_heartbeats(), hold_warehouse(home_of(home), flow="cycle", ref=ref):
         steps["ingest"] = ingest_flow(home=home, as_of=as_of, cycle_id=cycle_id, parse_workers=parse_workers,
                                       dask_address=dask_address, return_state=True)
         # Great Expectations over the day's versions: the Data Docs in out/validation/ (findings were raised
@@ -106,7 +107,7 @@ def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | 
                                           return_state=True)
         if "report" not in done:
             steps["report"] = report_flow(home=home, as_of=as_of, period=last_month, return_state=True)
-    steps["notify"] = send_queued_notices(home, cycle_id, as_of, return_state=True)
+        steps["notify"] = send_queued_notices(home, cycle_id, as_of, return_state=True)
     outcome = {name: state.type.value for name, state in steps.items()}
     failed = [name for name, state in steps.items() if state.is_failed() or state.is_crashed()]
     log().info("cycle %s (%s): %s", cycle_id, as_of, outcome)

@@ -299,6 +299,9 @@ def demo(
     (root / DEMO_MARKER).write_text("created by jiuzhu demo\n", encoding="utf-8")
     if not os.environ.get("PREFECT_API_URL"):  # the temporary server keeps the demo's runs in the demo home
         os.environ.setdefault("PREFECT_HOME", str(root / "prefect"))
+        from flows.prefect_db import seed_prefect_home
+
+        seed_prefect_home(Path(os.environ["PREFECT_HOME"]))  # migrated at installation (flows/prefect_db.py)
     _run_flow("demo", Home(root), lambda: run_demo(Home(root), households=households, echo=typer.echo))
 
 

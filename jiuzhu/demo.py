@@ -37,9 +37,11 @@ def run_demo(home: Home, *, households: int, echo: Callable[[str], None]) -> Non
     from flows.ingest import ingest_flow
     from flows.reference import reference_flow
     from flows.runtime import without_heartbeats
+    from warehouse.connection import hold_warehouse
 
     started = time.perf_counter()
-    with without_heartbeats():  # a temporary server: nobody watches these runs beat
+    # a temporary server: nobody watches these runs beat; one open warehouse for the whole year
+    with without_heartbeats(), hold_warehouse(home, flow="demo"):
         echo("Prefect: loading the reference tables ...")
         reference_flow(home=str(home.root), as_of=summary.baseline_as_of.isoformat())
         echo(f"Prefect: go-live baseline load as of {summary.baseline_as_of} ...")

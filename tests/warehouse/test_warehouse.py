@@ -21,6 +21,7 @@ from warehouse.audit import finish_run, inputs_digest, record_event, recorded_ru
 from warehouse.connection import (
     WarehouseBusy,
     WarehouseMissing,
+    hold_warehouse,
     holder_path,
     open_warehouse,
 )
@@ -296,6 +297,46 @@ def test_the_holder_record_names_pid_flow_and_host_while_open(home):
         assert info["pid"] == os.getpid() and info["flow"] == "ingest" and info["host"]
         assert info["since"]
     assert not holder_path(home).exists()
+
+
+def test_a_held_warehouse_keeps_the_lock_between_steps_and_commits_each_step(home):
+    with open_warehouse(home, flow="create", timeout=5) as con:
+        con.execute("CREATE TABLE main.steps (n INTEGER)")
+    with hold_warehouse(home, flow="cycle", timeout=5):
+        for n in range(3):  # each step opens and closes as it would alone
+            with open_warehouse(home, flow=f"step{n}", timeout=0) as con:
+                con.execute("INSERT INTO main.steps VALUES (?)", [n])
+            with open_warehouse(home, flow="reader", timeout=0, read_only=True) as con:
+                assert con.execute("SELECT count(*) FROM main.steps").fetchone() == (n + 1,)
+            # between steps the warehouse stays the cycle's: another process would wait
+            assert json.loads(holder_path(home).read_text())["flow"] == "cycle"
+        with (
+            open_warehouse(home, flow="outer", timeout=0),
+            pytest.raises(RuntimeError, match="outer"),
+            open_warehouse(home, flow="inner", timeout=0),
+        ):
+            pass
+        with pytest.raises(ZeroDivisionError), open_warehouse(home, flow="half", timeout=0) as con:
+            con.begin()
+            con.execute("INSERT INTO main.steps VALUES (99)")
+            raise ZeroDivisionError
+    assert not holder_path(home).exists()
+    with open_warehouse(home, flow="after", timeout=0, read_only=True) as con:  # released, all written
+        assert con.execute("SELECT list(n ORDER BY n) FROM main.steps").fetchone() == ([0, 1, 2],)
+
+
+def test_another_process_waits_for_the_whole_hold(home, tmp_path):
+    marks = tmp_path / "marks"
+    with hold_warehouse(home, flow="cycle", timeout=5):
+        with open_warehouse(home, flow="step", timeout=0) as con:
+            con.execute("CREATE TABLE main.during_hold AS SELECT 1 AS x")
+        marks.mkdir()
+        holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(home.root), str(marks), "hold"], cwd=REPO,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        assert not (marks / "acquired").exists(), "another process got in during the hold"
+    assert holder.wait(timeout=60) == 0, holder.stderr.read()
+    assert (marks / "acquired").exists()
 
 
 # ---------------------------------------------------------------- reference
