@@ -10,7 +10,9 @@ takes the same two settings, docs/operations.md) writes the task runs it hears o
 batches, not one transaction per event: on SQLite a request
 that meets the recorder's write gets 503 "Service Unavailable" (SQLITE_BUSY_SNAPSHOT), and
 the client waits 2 s before asking again. Every subflow started just after a step with tasks
-met it: 7 subflows of 5 tasks took 15 s, 3.7 s with batches (docs/engineering-notes.md).
+met it: 7 subflows of 5 tasks took 15 s, 3.7 s with batches (docs/engineering-notes.md). The
+event persister wrote every 20 events the same way (three events a task run): a subflow of 30
+tasks still met a 503 most times, 2.3 s; with its batches too, 0.37 s and no 503.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ DEFAULTS = {
     "GX_ANALYTICS_ENABLED": "False",
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "1000",
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "1000",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_READ_BATCH_SIZE": "100",
 }
 
 
