@@ -143,6 +143,9 @@ def benefit_tolerance_fen(tables: dict[str, pl.DataFrame]) -> int:
     return DEFAULT_BENEFIT_TOLERANCE_FEN if value is None else yuan_to_fen(value)
 
 
+_dated_cache: dict[int, tuple[dict, pl.DataFrame]] = {}
+
+
 def _in_force(days: pl.DataFrame, on: str, table: pl.DataFrame, key_col: str, key: str, value_col: str,
               alias: str) -> pl.DataFrame:  # fmt: skip
     """Adds `alias` = the table's value for `key` in force on each distinct date `on`."""
@@ -151,6 +154,23 @@ def _in_force(days: pl.DataFrame, on: str, table: pl.DataFrame, key_col: str, ke
         return days.with_columns(pl.lit(None, dtype=table.schema[value_col]).alias(alias))
     return days.join_asof(rows.sort("effective_from"), left_on=on, right_on="effective_from",
                           strategy="backward").drop("effective_from")  # fmt: skip
+
+
+def dated_values(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """since, and every value of DATED in force from that day, one row per day any of them
+    changes: a date's values are those of the last change on or before it. Built once per set of
+    reference tables (a file's cases then need one as-of join, not eight)."""
+    cached = _dated_cache.get(id(tables))
+    if cached is not None and cached[0] is tables:
+        return cached[1]
+    changes = pl.concat([tables[name].select(since=pl.col("effective_from").cast(pl.Date)) for name, *_ in DATED])
+    frame = changes.unique().sort("since").drop_nulls()
+    for name, key_col, value_col, keys in DATED:
+        for key, alias in keys:
+            frame = _in_force(frame, "since", tables[name], key_col, key, value_col, alias)
+    _dated_cache.clear()  # one set of tables at a time (they change only when reference/ does)
+    _dated_cache[id(tables)] = (tables, frame)
+    return frame
 
 
 # ---------------------------------------------------------------- the rules
@@ -162,6 +182,14 @@ ELIGIBILITY_KEYS = (
     "tekun_student_age_limit",
     "tekun_minor_publicity_age",
 )
+# the dated values the rules read, in force on a case's reference date: (table, key column,
+# value column, ((key, the column it becomes), ...))
+DATED = (
+    ("time_limits", "limit_key", "value", (("decision_dibao", "lim_dibao"),
+                                           ("decision_dibao_extended", "lim_dibao_ext"),
+                                           ("decision_tekun", "lim_tekun"), ("publicity_days", "publicity_days_n"))),
+    ("eligibility", "rule", "value", tuple((key, key) for key in ELIGIBILITY_KEYS)),
+)  # fmt: skip
 MEMBER_COLUMNS = (
     "id_no", "relation", "covered", "disability_type", "disability_grade", "serious_illness", "schooling",
     "self_care", "monthly_income_fen",
@@ -332,14 +360,10 @@ def _case_frame(cases: pl.DataFrame, prev: pl.DataFrame, tables: dict[str, pl.Da
             first_submitted_d=pl.coalesce("first_ingested_on", "ingested_on"),
         )
     )
-    # the dated reference values in force on each reference date (a few distinct dates)
-    limits, elig = tables["time_limits"], tables["eligibility"]
-    days = cases.select(pl.col("ref_date").drop_nulls().unique().sort())
-    for key, alias in (("decision_dibao", "lim_dibao"), ("decision_dibao_extended", "lim_dibao_ext"),
-                       ("decision_tekun", "lim_tekun"), ("publicity_days", "publicity_days_n")):  # fmt: skip
-        days = _in_force(days, "ref_date", limits, "limit_key", key, "value", alias)
-    for key in ELIGIBILITY_KEYS:
-        days = _in_force(days, "ref_date", elig, "rule", key, "value", key)
+    # the dated reference values in force on each reference date
+    days = cases.select(pl.col("ref_date").drop_nulls().unique().sort()).join_asof(
+        dated_values(tables), left_on="ref_date", right_on="since", strategy="backward"
+    ).drop("since")
     cases = cases.join(days, on="ref_date", how="left", maintain_order="left")
     towns = tables["towns"].select(
         pl.col("code").alias("town"),
