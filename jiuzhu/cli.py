@@ -297,12 +297,18 @@ def demo(
     restrict_umask()
     root.mkdir(parents=True, exist_ok=True)
     (root / DEMO_MARKER).write_text("created by jiuzhu demo\n", encoding="utf-8")
-    if not os.environ.get("PREFECT_API_URL"):  # the temporary server keeps the demo's runs in the demo home
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):  # a temporary server keeps the demo's runs in the demo home
         os.environ.setdefault("PREFECT_HOME", str(root / "prefect"))
+        from flows.local_server import LocalServer
         from flows.prefect_db import seed_prefect_home
 
         seed_prefect_home(Path(os.environ["PREFECT_HOME"]))  # migrated at installation (flows/prefect_db.py)
-    _run_flow("demo", Home(root), lambda: run_demo(Home(root), households=households, echo=typer.echo))
+        server = LocalServer()  # boots while the district is built (flows/local_server.py)
+        os.environ["PREFECT_API_URL"] = server.start()
+        os.environ.setdefault("PREFECT_UI_URL", "")  # it serves no UI: no "View at" links to it
+    _run_flow("demo", Home(root), lambda: run_demo(Home(root), households=households, echo=typer.echo,
+                                                    server=server))
 
 
 from jiuzhu.commands.findings import app as findings_app  # noqa: E402

@@ -15,13 +15,19 @@ import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.home import Home
+
+if TYPE_CHECKING:
+    from flows.local_server import LocalServer
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"  # jiuzhu/sql/, the command line's statements
 
 
-def run_demo(home: Home, *, households: int, echo: Callable[[str], None]) -> None:
+def run_demo(home: Home, *, households: int, echo: Callable[[str], None],
+             server: LocalServer | None = None) -> None:
+    """`server`: the temporary Prefect server started by the command (waited for before the first flow)."""
     from jiuzhu.progress import stage_progress
     from synth import generate
 
@@ -32,6 +38,10 @@ def run_demo(home: Home, *, households: int, echo: Callable[[str], None]) -> Non
     from jiuzhu.commands.init import init_home
 
     init_home(home.root)  # the demo creates its home on purpose, like `jiuzhu init`
+    if server is not None:
+        started = time.perf_counter()
+        server.wait()
+        echo(f"Prefect: temporary server at {server.api_url} (waited {time.perf_counter() - started:.1f} s for it)")
 
     from flows.cycle import cycle_flow
     from flows.ingest import ingest_flow
@@ -66,7 +76,7 @@ def run_demo(home: Home, *, households: int, echo: Callable[[str], None]) -> Non
     for label, path in places(home):
         echo(f"  {label:<34} {path}  ({_count(path)})")
     echo("")
-    for line in next_steps(home):
+    for line in next_steps(home, temporary_server=server is not None):
         echo(line)
 
 
@@ -115,13 +125,13 @@ def planted_table(rows: list[tuple[str, int, int]]) -> list[str]:
     return lines
 
 
-def next_steps(home: Home) -> list[str]:
+def next_steps(home: Home, *, temporary_server: bool) -> list[str]:
     reports = sorted((home.out / "reports").glob("*/report.html"))
     report = reports[-1] if reports else home.out / "reports"
     return [
         "Where to look next:",
         f"  the monthly report      open {report} in a browser (it works offline)",
-        *_prefect_lines(home),
+        *_prefect_lines(home, temporary_server),
         f"  a DuckDB query          .venv/bin/python -c \"import duckdb; print(duckdb.connect('{home.analyst}',"
         " read_only=True).sql('SELECT period, sum(households_closing) FROM mart.caseload_monthly"
         " GROUP BY ALL ORDER BY 1'))\"",
@@ -129,11 +139,11 @@ def next_steps(home: Home) -> list[str]:
     ]
 
 
-def _prefect_lines(home: Home) -> list[str]:
+def _prefect_lines(home: Home, temporary_server: bool) -> list[str]:
     import os
 
     prefect_home = home.root / "prefect"
-    if os.environ.get("PREFECT_API_URL") or os.environ.get("PREFECT_HOME") != str(prefect_home):
+    if not temporary_server or os.environ.get("PREFECT_HOME") != str(prefect_home):
         return ["  the runs in Prefect     in the Prefect server the demo ran against (its UI, Runs)"]
     return [
         f"  the runs in Prefect     PREFECT_HOME={prefect_home} .venv/bin/prefect server start",
