@@ -6,8 +6,9 @@ A flow body names its steps in the order of the procedure and nothing else:
         run.summary["marts"] = run(build_statistics, home, period, day)
         run.summary["reports"] = run(write_reports, home, period, day)
 
-`audited` records the run in `audit.runs` (step `open-run`: officers' queued
-actions first when asked, then the run started), yields a `Run`, and at the end
+`audited` holds the warehouse for the whole run (one open file for all its steps:
+warehouse.connection.hold_warehouse), records the run in `audit.runs` (step `open-run`:
+officers' queued actions first when asked, then the run started), yields a `Run`, and at the end
 records it completed, or failed with the one-line error of the exception, which
 it re-raises (step `close-run`). `run(step, ...)` calls a step as its Prefect
 task inside a flow run, and as the plain function outside one: the flows'
@@ -30,7 +31,7 @@ from core.home import Home, parse_as_of
 from core.reference import Reference, load_reference
 from flows.officer_actions import apply_queued_actions
 from warehouse.audit import finish_run, inputs_digest, start_run
-from warehouse.connection import open_warehouse
+from warehouse.connection import hold_warehouse, open_warehouse
 
 
 def step(fn: Callable | None = None, **options):
@@ -133,10 +134,11 @@ def audited(flow: str, home_root: str, as_of: str, params: dict, *, inputs: Call
     actions first (writer flows); `audit_view`: the part of the summary audit.runs records."""
     run = Run(flow, home_root)
     view = audit_view or (lambda s: s)
-    run.run_id = run(open_run, home_root, flow, as_of, params, inputs, apply_actions)
-    try:
-        yield run
-    except Exception as exc:
-        run(close_run, home_root, flow, run.run_id, view(run.summary), f"{type(exc).__name__}: {exc}")
-        raise
-    run(close_run, home_root, flow, run.run_id, view(run.summary), run.error)
+    with hold_warehouse(Home(Path(home_root)), flow=flow):  # one open warehouse for all its steps
+        run.run_id = run(open_run, home_root, flow, as_of, params, inputs, apply_actions)
+        try:
+            yield run
+        except Exception as exc:
+            run(close_run, home_root, flow, run.run_id, view(run.summary), f"{type(exc).__name__}: {exc}")
+            raise
+        run(close_run, home_root, flow, run.run_id, view(run.summary), run.error)

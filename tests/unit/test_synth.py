@@ -807,6 +807,7 @@ def _tree_digest(root: Path) -> str:
     return h.hexdigest()
 
 
+@pytest.mark.slow  # three districts generated: the full tier
 def test_same_seed_gives_identical_files_and_times_other_seed_does_not(tmp_path):
     a = generate(tmp_path / "a", households=100, seed=11)
     b = generate(tmp_path / "b", households=100, seed=11)

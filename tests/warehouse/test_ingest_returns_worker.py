@@ -36,7 +36,8 @@ def _cells(path) -> list[list]:
     return CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
 
 
-@pytest.mark.parametrize("cases", [40, LARGE_ROWS // 2 + 10])  # the xlsxwriter sheet, then the Rust writer's
+# the xlsxwriter sheet, then the Rust writer's (a large file: the full tier)
+@pytest.mark.parametrize("cases", [40, pytest.param(LARGE_ROWS // 2 + 10, marks=pytest.mark.slow)])
 def test_worker_writes_the_same_return_files(tmp_path, monkeypatch, cases):
     here, there = Home(tmp_path / "here").ensure(), Home(tmp_path / "there").ensure()
     for home in (here, there):
@@ -153,6 +154,7 @@ def test_a_return_file_that_cannot_be_put_in_place_fails_its_file_only(tmp_path,
     assert not (home.out / "returns" / "500110002").exists() or not any((home.out / "returns" / "500110002").iterdir())
 
 
+@pytest.mark.slow  # a writer process killed outright: the full tier
 def test_the_worker_leaves_when_its_writer_is_killed(tmp_path):
     """A writer killed outright cannot shut its worker down: the worker notices and exits (else it
     waits for work for ever, holding the killed command's output open)."""

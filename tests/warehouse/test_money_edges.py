@@ -584,6 +584,7 @@ def clean_payments(tmp_path_factory) -> dict[str, list[tuple]]:
     return got
 
 
+@pytest.mark.slow  # twelve whole files ingested and closed: the full tier
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(edits=st.lists(st.tuples(st.integers(0, len(CLEAN) - 1), st.sampled_from(EDITABLE), GARBLE),
                       min_size=1, max_size=4))

@@ -325,6 +325,7 @@ def test_a_held_warehouse_keeps_the_lock_between_steps_and_commits_each_step(hom
         assert con.execute("SELECT list(n ORDER BY n) FROM main.steps").fetchone() == ([0, 1, 2],)
 
 
+@pytest.mark.slow  # another process: the full tier
 def test_another_process_waits_for_the_whole_hold(home, tmp_path):
     marks = tmp_path / "marks"
     with hold_warehouse(home, flow="cycle", timeout=5):
