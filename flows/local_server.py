@@ -56,13 +56,14 @@ class LocalServer:
         return self.api_url
 
     def wait(self, timeout: float = STARTUP_TIMEOUT_S) -> None:
-        """Until the server answers /health; a port taken meanwhile is tried again elsewhere."""
+        """Until the server answers /health. A port taken between choosing it and binding it is an
+        error, not a retry elsewhere: Prefect has read PREFECT_API_URL by then (the demo imports its
+        flows while the server boots)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code == _BIND_FAILED:
-                os.environ["PREFECT_API_URL"] = self.start()
-                continue
+                raise RuntimeError(f"port {self.port} was taken while the local Prefect server started: run again")
             if code is not None:
                 raise RuntimeError(f"the local Prefect server exited with code {code} while starting")
             try:
