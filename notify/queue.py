@@ -32,7 +32,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 
 import duckdb
@@ -43,7 +43,7 @@ from core.reference import Reference
 from notify.delivery import DELIVERED, FAILED, DeliveryResult, Notifier
 from notify.digest import DISTRICT_TAG, DigestItem, compose_digest
 from notify.record import record_delivery
-from notify.sources import SOURCES
+from notify.sources import ITEM_COLUMNS, SOURCES, Items
 from transforms.identifiers import mask_member_expr, scrub_text
 from warehouse.ingest_load import registered
 from warehouse.sqlfiles import sql
@@ -99,17 +99,22 @@ def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 # ---------------------------------------------------------------- queueing
 
-_QUEUE_SCHEMA = {
-    "ord": pl.Int64,
-    "tag": pl.String,
-    "kind": pl.String,
-    "rule_id": pl.String,
-    "case_no": pl.String,
-    "message": pl.String,
-    "member_id": pl.String,
-    "n": pl.Int64,
-}
 _SAME_ITEM = ["tag", "kind", "rule_id", "case_no", "message", "member", "n"]
+
+
+def items_frame(items: Items) -> pl.DataFrame:
+    """The items as one frame of ITEM_COLUMNS, in tag order (each tag's items in their own order)."""
+    if isinstance(items, pl.DataFrame):
+        return items.select(list(ITEM_COLUMNS)).cast(ITEM_COLUMNS)
+    return pl.DataFrame(
+        [
+            (tag, i.kind, i.rule_id, i.case_no, i.message, i.member_id, i.count)
+            for tag, tag_items in sorted(items.items())
+            for i in tag_items
+        ],
+        schema=ITEM_COLUMNS,
+        orient="row",
+    )
 
 
 def _scrubbed(frame: pl.DataFrame, column: str) -> pl.DataFrame:
@@ -125,21 +130,13 @@ def enqueue(
     con: duckdb.DuckDBPyConnection,
     cycle_id: str,
     flow: str,
-    items: Mapping[str, Iterable[DigestItem]],
+    items: Items,
     run_id: str | None = None,
 ) -> int:
     """Queue the items of `run_id` into batch `cycle_id` (the cycle, or the run outside one), masked.
 
     Returns how many were queued; items the queue already holds for the run are skipped."""
-    frame = pl.DataFrame(
-        [
-            (0, tag, i.kind, i.rule_id, i.case_no, i.message, i.member_id, i.count)
-            for tag, tag_items in sorted(items.items())
-            for i in tag_items
-        ],
-        schema=_QUEUE_SCHEMA,
-        orient="row",
-    )
+    frame = items_frame(items)
     if frame.is_empty():
         return 0
     frame = _scrubbed(_scrubbed(frame, "case_no"), "message")
@@ -191,9 +188,10 @@ def sweep_dead_runs(con: duckdb.DuckDBPyConnection, run_id: str | None, batch: s
 
 
 def _items(frame: pl.DataFrame) -> list[DigestItem]:
+    columns = (frame[c].to_list() for c in ("kind", "rule_id", "case_no", "message", "member", "n"))
     return [
-        DigestItem(r["kind"], r["rule_id"], r["case_no"], r["message"], member_id=r["member"], count=r["n"])
-        for r in frame.iter_rows(named=True)
+        DigestItem(kind, rule, case, message, member_id=member, count=n)
+        for kind, rule, case, message, member, n in zip(*columns, strict=True)
     ]
 
 
@@ -319,7 +317,7 @@ def deliver_now(
     home: Home,
     ref: Reference,
     run_id: str,
-    items: Mapping[str, list[DigestItem]],
+    items: Items,
     open_counts: Mapping[str, Mapping[str, int]],
     run_label: str,
     as_of: date,
@@ -336,7 +334,7 @@ def notify_or_queue(
     home: Home,
     ref: Reference,
     run_id: str,
-    items: Mapping[str, list[DigestItem]],
+    items: Items,
     open_counts: Mapping[str, Mapping[str, int]],
     run_label: str,
     as_of: date,

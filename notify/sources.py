@@ -19,23 +19,39 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import duckdb
+import polars as pl
 
 from core.periods import period_text
 from notify.digest import DigestItem
 from warehouse.sqlfiles import sql
 
-Items = dict[str, list[DigestItem]]
+# tag (a town code) -> its items; or, where a run has many (an ingest that warned a million rows),
+# the same as one frame of ITEM_COLUMNS, ordered by tag (`notify.queue.items_frame`)
+Items = dict[str, list[DigestItem]] | pl.DataFrame
+ITEM_COLUMNS = {
+    "tag": pl.String,
+    "kind": pl.String,
+    "rule_id": pl.String,
+    "case_no": pl.String,
+    "message": pl.String,
+    "member_id": pl.String,
+    "n": pl.Int64,
+}
 
 
-def ingest_items(con: duckdb.DuckDBPyConnection, run_id: str) -> Items:
-    """One item per town and case with P- or V-findings first raised by this ingest run."""
+def ingest_items(con: duckdb.DuckDBPyConnection, run_id: str) -> pl.DataFrame:
+    """One item per town and case with P- or V-findings first raised by this ingest run (as a frame:
+    the worst month warns every case)."""
     new = con.sql(sql("notify/new_submission_findings"), params={"run_id": run_id}).pl()
-    items: Items = {}
-    for r in new.iter_rows(named=True):
-        items.setdefault(r["town_code"], []).append(
-            DigestItem("rejection", r["rules"], r["case_no"], r["message"], count=max(1, r["n"]))
-        )
-    return items
+    return new.select(
+        pl.col("town_code").alias("tag"),
+        pl.lit("rejection").alias("kind"),
+        pl.col("rules").alias("rule_id"),
+        "case_no",
+        "message",
+        pl.lit(None, pl.String).alias("member_id"),
+        pl.max_horizontal(pl.col("n"), 1).alias("n"),
+    ).cast(ITEM_COLUMNS).sort("tag", maintain_order=True)
 
 
 def inspection_items(con: duckdb.DuckDBPyConnection, run_id: str) -> Items:

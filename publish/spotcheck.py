@@ -328,69 +328,70 @@ def _reasons(row: dict) -> list[str]:
     return out
 
 
-def _reason_text(row: dict) -> str | None:
-    parts = []
-    if row["staff_relative"]:
-        parts.append(sampling.REASON_LABELS_ZH[sampling.REASON_STAFF_RELATIVE])
-    if row["complaint"]:
-        parts.append(sampling.REASON_LABELS_ZH[sampling.REASON_COMPLAINT])
-    if row["open_error_rules"]:
-        parts.append(
-            f"{sampling.REASON_LABELS_ZH[sampling.REASON_OPEN_ERROR]}（{row['open_error_rules'].replace(',', '、')}）"
-        )
-    return "、".join(parts) or None
+LIST_SCHEMA = {
+    "序号": pl.Int64,
+    "镇街代码": pl.String,
+    "镇街": pl.String,
+    "案件编号": pl.String,
+    "村社区": pl.String,
+    "救助类别": pl.String,
+    "户主姓名": pl.String,
+    "户主身份证号": pl.String,
+    "家庭人数": pl.Int64,
+    "保障人数": pl.Int64,
+    "月保障金额": pl.Decimal(12, 2),
+    "审批日期": pl.Date,
+    "审批人": pl.String,
+    "批准报送入库日期": pl.Date,
+    "抽取方式": pl.String,
+    "必查原因": pl.String,
+} | {c: pl.String for c in RESULT_COLUMNS}
+
+
+def _reason_text_expr() -> pl.Expr:
+    """The mandatory reasons in Chinese, joined by 、 (null: none)."""
+    labels = sampling.REASON_LABELS_ZH
+    rules = pl.col("open_error_rules").fill_null("")
+    parts = pl.concat_list(
+        pl.when(pl.col("staff_relative").fill_null(False)).then(pl.lit(labels[sampling.REASON_STAFF_RELATIVE])),
+        pl.when(pl.col("complaint").fill_null(False)).then(pl.lit(labels[sampling.REASON_COMPLAINT])),
+        pl.when(rules != "").then(
+            pl.lit(f"{labels[sampling.REASON_OPEN_ERROR]}（") + rules.str.replace_all(",", "、", literal=True)
+            + pl.lit("）")
+        ),
+    ).list.drop_nulls()
+    return pl.when(parts.list.len() > 0).then(parts.list.join("、"))
 
 
 def list_frames(con: duckdb.DuckDBPyConnection, ref: Reference, period: str) -> dict[str, pl.DataFrame]:
     """town_code -> the inspectors' list (Chinese headers), with empty columns for the results."""
     rows = con.sql(sql("spotcheck/list_rows"), params={"period": period}).pl()
+    if rows.is_empty():
+        return {}
     labels = {code: label for label, code in ref.code_map("program").items()}
-    out: dict[str, pl.DataFrame] = {}
-    for town in sorted(set(rows["town_code"].to_list())):
-        info = ref.town(town)
-        mine = rows.filter(pl.col("town_code") == town).sort("selection_order")
-        records = [
-            {
-                "序号": r["selection_order"],
-                "镇街代码": town,
-                "镇街": info["name"] if info else None,
-                "案件编号": r["case_no"],
-                "村社区": r["village"],
-                "救助类别": labels.get(r["program"], r["program"]),
-                "户主姓名": r["head_name"],
-                "户主身份证号": r["head_id_no"],
-                "家庭人数": r["household_size"],
-                "保障人数": r["covered_count"],
-                "月保障金额": r["monthly_benefit"],
-                "审批日期": r["decided_on"],
-                "审批人": r["decided_by"],
-                "批准报送入库日期": r["first_approved_on"],
-                "抽取方式": "必查" if r["mandatory"] else "随机抽取",
-                "必查原因": _reason_text(r),
-            }
-            | {c: None for c in RESULT_COLUMNS}
-            for r in mine.iter_rows(named=True)
-        ]
-        schema = {
-            "序号": pl.Int64,
-            "镇街代码": pl.String,
-            "镇街": pl.String,
-            "案件编号": pl.String,
-            "村社区": pl.String,
-            "救助类别": pl.String,
-            "户主姓名": pl.String,
-            "户主身份证号": pl.String,
-            "家庭人数": pl.Int64,
-            "保障人数": pl.Int64,
-            "月保障金额": pl.Decimal(12, 2),
-            "审批日期": pl.Date,
-            "审批人": pl.String,
-            "批准报送入库日期": pl.Date,
-            "抽取方式": pl.String,
-            "必查原因": pl.String,
-        } | {c: pl.String for c in RESULT_COLUMNS}
-        out[town] = pl.DataFrame(records, schema=schema)
-    return out
+    towns = sorted(set(rows["town_code"].to_list()))
+    names = {t: (ref.town(t) or {}).get("name") for t in towns}
+    listed = rows.sort("town_code", "selection_order", maintain_order=True).select(
+        pl.col("selection_order").alias("序号"),
+        pl.col("town_code").alias("镇街代码"),
+        pl.col("town_code").replace_strict(names, default=None, return_dtype=pl.String).alias("镇街"),
+        pl.col("case_no").alias("案件编号"),
+        pl.col("village").alias("村社区"),
+        pl.col("program").replace_strict(labels, default=pl.col("program"), return_dtype=pl.String)
+        .alias("救助类别"),
+        pl.col("head_name").alias("户主姓名"),
+        pl.col("head_id_no").alias("户主身份证号"),
+        pl.col("household_size").alias("家庭人数"),
+        pl.col("covered_count").alias("保障人数"),
+        pl.col("monthly_benefit").alias("月保障金额"),
+        pl.col("decided_on").alias("审批日期"),
+        pl.col("decided_by").alias("审批人"),
+        pl.col("first_approved_on").alias("批准报送入库日期"),
+        pl.when(pl.col("mandatory")).then(pl.lit("必查")).otherwise(pl.lit("随机抽取")).alias("抽取方式"),
+        _reason_text_expr().alias("必查原因"),
+        *(pl.lit(None, pl.String).alias(c) for c in RESULT_COLUMNS),
+    ).cast(LIST_SCHEMA)
+    return {town: listed.filter(pl.col("镇街代码") == town) for town in towns}
 
 
 def render_month(con: duckdb.DuckDBPyConnection, home: Home, ref: Reference, period: str) -> dict:

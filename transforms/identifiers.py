@@ -11,6 +11,7 @@ import hashlib
 import re
 from datetime import date
 
+import duckdb
 import polars as pl
 
 from transforms.text import fold_fullwidth_expr
@@ -319,11 +320,16 @@ def surname_expr(name: pl.Expr) -> pl.Expr:
 KEYED_HASH_CHARS = 32  # 128 bits of HMAC-SHA256, in hex
 
 
-def _keyed_hasher(key: bytes):
-    """HMAC-SHA256 (RFC 2104) with the pads hashed once: about 1 µs a value instead of 2."""
+def _pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC's (RFC 2104) inner and outer pads of `key`."""
     block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
+def _keyed_hasher(key: bytes):
+    """HMAC-SHA256 with the pads hashed once: about 1 µs a value instead of 2."""
+    inner_pad, outer_pad = _pads(key)
+    inner, outer = hashlib.sha256(inner_pad), hashlib.sha256(outer_pad)
 
     def digest(value: str) -> str:
         i = inner.copy()
@@ -340,19 +346,40 @@ def keyed_hash(value: str | None, key: bytes) -> str | None:
     return None if value is None else _keyed_hasher(key)(value)
 
 
+# the same HMAC in DuckDB, over a whole column on every core and without a Python call per value
+# (about twice as fast as the Python loop over distinct values: docs/engineering-notes.md)
+_KEYED_HASH_SQL = (
+    f"SELECT left(sha256($outer || unhex(sha256($inner || encode(v)))), {KEYED_HASH_CHARS}) AS h FROM batch_values"
+)
+_hashing: duckdb.DuckDBPyConnection | None = None
+
+
+def _hash_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB of this process for the keyed hash (a cursor per call: Polars may call
+    from several threads)."""
+    global _hashing
+    if _hashing is None:
+        _hashing = duckdb.connect(":memory:")
+    return _hashing.cursor()
+
+
 def keyed_hash_expr(value: pl.Expr, key: bytes) -> pl.Expr:
     """`keyed_hash` over a column: a key that embeds an identifier (a version id, a finding id, a
     case number) becomes a pseudonym that still joins, and that nobody without the key can
-    recompute from a guessed ID. Each distinct value is hashed once."""
+    recompute from a guessed ID. Hashed in DuckDB, identical to `keyed_hash`."""
     if not key:
         raise ValueError("a keyed hash needs a key")
-    digest = _keyed_hasher(key)
+    inner_pad, outer_pad = _pads(key)
 
     def batch(series: pl.Series) -> pl.Series:
-        distinct = series.drop_nulls().unique()
-        if distinct.is_empty():
+        if series.is_empty() or series.null_count() == series.len():
             return pl.Series(series.name, [None] * series.len(), dtype=pl.String)
-        hashed = pl.Series([digest(v) for v in distinct.to_list()], dtype=pl.String)
-        return series.replace_strict(distinct, hashed, default=None, return_dtype=pl.String)
+        con = _hash_connection()
+        try:
+            con.register("batch_values", series.rename("v").to_frame().to_arrow())
+            hashed = con.sql(_KEYED_HASH_SQL, params={"inner": inner_pad, "outer": outer_pad}).pl()["h"]
+        finally:
+            con.close()
+        return hashed.rename(series.name)
 
     return value.cast(pl.String).map_batches(batch, return_dtype=pl.String)

@@ -281,3 +281,13 @@ def test_expressions_over_a_column():
     assert out["x"].to_list() == ["电话138****5678", "GN-1", None, "GN-1 138****5678"]
     assert out["n"].to_list() == ["欧阳", "王", None, "欧"]
     assert out["k"][1] == hmac.new(b"k" * 32, b"GN-1", "sha256").hexdigest()[:32] and out["k"][2] is None
+
+
+def test_the_column_hash_is_the_keyed_hash_of_each_value():
+    values = ["GN-1", "3301061990010112", None, "张三\x1fDB2025000001", "", "GN-1", "x" * 300]
+    for key in (b"k" * 32, b"a longer key than one block of sixty-four bytes, so that it is hashed first"):
+        column = pl.DataFrame({"x": values}).select(keyed_hash_expr(pl.col("x"), key))["x"].to_list()
+        assert column == [keyed_hash(v, key) for v in values]
+        assert column[1] == hmac.new(key, values[1].encode(), "sha256").hexdigest()[:32]
+    assert pl.DataFrame({"x": [None, None]}, schema={"x": pl.String}).select(
+        keyed_hash_expr(pl.col("x"), b"k"))["x"].to_list() == [None, None]
