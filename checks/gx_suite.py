@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,8 +55,16 @@ _GX: tuple | None = None
 _IMPORT_SECONDS: float | None = None
 
 
+_IMPORTING = threading.Lock()
+
+
 def _gx():
     """Import Great Expectations once, quietly; returns (gx, expectations module)."""
+    with _IMPORTING:
+        return _GX or _import_gx()
+
+
+def _import_gx():
     global _GX, _IMPORT_SECONDS
     if _GX is None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -73,6 +82,14 @@ def _gx():
 def preload() -> None:
     """Import Great Expectations now (3 s), while something else is being waited for."""
     _gx()
+
+
+def preload_in_background() -> threading.Thread:
+    """Import Great Expectations on a thread of its own while the caller goes on (the cycle, during
+    its ingest): the validate step then finds it imported, or waits for the import under way."""
+    thread = threading.Thread(target=preload, name="gx-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def import_seconds() -> float | None:

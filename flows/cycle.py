@@ -21,6 +21,7 @@ import uuid
 
 from prefect import flow
 
+from checks.gx_suite import preload_in_background
 from core.home import Home, parse_as_of, today_shanghai
 from core.periods import previous_period
 from flows.close_month import close_month_flow
@@ -91,6 +92,7 @@ def cycle_flow(home: str | None = None, as_of: str | None = None, period: str | 
     steps: dict[str, object] = {}
     # the cycle's own run beats for its steps; its steps share one open warehouse (hold_warehouse)
     with without_heartbeats(), hold_warehouse(home_of(home), flow="cycle", ref=ref):
+        preload_in_background()  # Great Expectations (3 s of imports) while the ingest runs, for validate
         steps["ingest"] = ingest_flow(home=home, as_of=as_of, cycle_id=cycle_id, parse_workers=parse_workers,
                                       dask_address=dask_address, return_state=True)
         # Great Expectations over the day's versions: the Data Docs in out/validation/ (findings were raised

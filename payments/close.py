@@ -9,6 +9,7 @@ died after its commit rebuilds the very same bytes on the next run.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import date
 
@@ -19,10 +20,12 @@ from core.home import Home, now_shanghai
 from core.periods import month_start, period_text
 from core.reference import Reference
 from publish.payments import (
+    PendingBatchFiles,
+    bank_csv_bytes,
     bank_frame,
     csv_sha256,
     payments_dir,
-    write_batch_files,
+    start_batch_files,
     write_holds,
     write_recoveries,
 )
@@ -180,18 +183,32 @@ def write_period_files(con: duckdb.DuckDBPyConnection, home: Home, ref: Referenc
     labels = dict(zip(ref["programs"]["program"], ref["programs"]["label"], strict=True))
     label = period_text(period)
     folder = payments_dir(home, label)
-    written = 0
     batches = con.sql("SELECT * FROM pay.batches WHERE period = $p ORDER BY batch_no", params={"p": period}).pl()
-    for batch in batches.iter_rows(named=True):
-        paths = [folder / f"{batch['batch_no']}{s}" for s in (".csv", ".xlsx", ".manifest.json")]
-        if all(p.exists() for p in paths):
-            continue
-        lines = con.sql("SELECT * FROM pay.payments WHERE batch_no = $b ORDER BY line_no",
-                        params={"b": batch["batch_no"]}).pl()
-        manifest = write_batch_files(home, label, batch, bank_frame(lines, towns, labels))
-        if manifest["sha256"] != batch["sha256"]:
-            raise RuntimeError(f"batch {batch['batch_no']}: rebuilt bank file does not match its recorded SHA-256")
-        written += 3
+    missing = [b for b in batches.iter_rows(named=True)
+               if not all((folder / f"{b['batch_no']}{s}").exists() for s in (".csv", ".xlsx", ".manifest.json"))]
+    # every other batch's workbook is rendered by the worker process while this one renders the next
+    pending: list[PendingBatchFiles] = []
+    try:
+        for i, batch in enumerate(missing):
+            lines = con.sql("SELECT * FROM pay.payments WHERE batch_no = $b ORDER BY line_no",
+                            params={"b": batch["batch_no"]}).pl()
+            frame = bank_frame(lines, towns, labels)
+            data = bank_csv_bytes(frame)
+            if hashlib.sha256(data).hexdigest() != batch["sha256"]:
+                raise RuntimeError(f"batch {batch['batch_no']}: rebuilt bank file does not match its recorded "
+                                   "SHA-256")
+            pending.append(start_batch_files(home, label, batch, frame, data,
+                                             in_worker=i % 2 == 0 and i < len(missing) - 1))
+            if pending[-1].job is None:
+                pending.pop().finish()
+        while pending:
+            pending[0].finish()
+            pending.pop(0)
+    except BaseException:
+        for p in pending:
+            p.abandon()
+        raise
+    written = 3 * len(missing)
     holds = con.sql(sql("close/period_holds"), params={"period": period}).pl()
     write_holds(home, label, holds.select(
         pl.col("town_code").replace_strict(towns, default=pl.col("town_code")).alias("镇街"),

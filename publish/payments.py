@@ -8,13 +8,17 @@ SHA-256 recorded for it.
 from __future__ import annotations
 
 import hashlib
+import os
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from core.files import atomic_file
+from core.files import atomic_file, atomic_target
 from core.home import Home
-from publish.files import write_json, write_workbook
+from publish.files import render_workbook, write_json, write_workbook
+from publish.returns import WORKER_ROWS, core_idle, render_worker
 
 BANK_COLUMNS = ["序号", "镇街", "户主姓名", "身份证号", "开户银行", "账号", "开户人", "金额", "类别", "所属期", "批次号", "备注"]
 TYPE_REMARKS = {"monthly": "月度发放", "arrears": "补发", "one_off": "一次性发放"}
@@ -54,15 +58,45 @@ def csv_sha256(frame: pl.DataFrame) -> str:
     return hashlib.sha256(bank_csv_bytes(frame)).hexdigest()
 
 
-def write_batch_files(home: Home, period: str, batch: dict, frame: pl.DataFrame, data: bytes | None = None) -> dict:
-    """Writes <batch_no>.csv, .xlsx and .manifest.json; returns the manifest.
+BANK_SHEET = "发放明细"
+
+
+@dataclass
+class PendingBatchFiles:
+    """A batch's files on their way: the CSV written, the workbook rendered into a temporary file (here
+    or by the worker process), the manifest (what says the batch's files are all there) written last,
+    by `finish`."""
+
+    manifest: dict
+    manifest_path: Path
+    workbook: Path
+    staged: Path
+    frame: pl.DataFrame
+    job: Future | None = None
+
+    def finish(self) -> dict:
+        if self.job is None or self.job.exception() is not None:  # (a worker that died: render it here)
+            render_workbook(self.staged, {BANK_SHEET: self.frame})
+        os.replace(self.staged, self.workbook)
+        write_json(self.manifest_path, self.manifest)
+        return self.manifest
+
+    def abandon(self) -> None:
+        if self.job is not None:
+            self.job.exception()  # wait: never remove a file the worker is still writing
+        self.staged.unlink(missing_ok=True)
+
+
+def start_batch_files(home: Home, period: str, batch: dict, frame: pl.DataFrame, data: bytes | None = None,
+                      *, in_worker: bool = False) -> PendingBatchFiles:
+    """Write <batch_no>.csv and start its .xlsx (`in_worker`: a long sheet goes to the worker process
+    when a core is idle); `finish` puts the workbook in place and writes .manifest.json.
     `data` is the CSV already rendered (its SHA-256 is the batch's)."""
     folder = payments_dir(home, period)
     data = bank_csv_bytes(frame) if data is None else data
-    csv_path = folder / f"{batch['batch_no']}.csv"
-    with atomic_file(csv_path) as tmp:
+    with atomic_file(folder / f"{batch['batch_no']}.csv") as tmp:
         tmp.write_bytes(data)
-    write_workbook(folder / f"{batch['batch_no']}.xlsx", {"发放明细": frame})
+    workbook = folder / f"{batch['batch_no']}.xlsx"
     manifest = {
         "batch_no": batch["batch_no"],
         "period": period,
@@ -73,8 +107,14 @@ def write_batch_files(home: Home, period: str, batch: dict, frame: pl.DataFrame,
         "sha256": hashlib.sha256(data).hexdigest(),
         "created_at": batch["created_at"].isoformat(),
     }
-    write_json(folder / f"{batch['batch_no']}.manifest.json", manifest)
-    return manifest
+    pending = PendingBatchFiles(manifest, folder / f"{batch['batch_no']}.manifest.json", workbook,
+                                atomic_target(workbook), frame)
+    if in_worker and frame.height > WORKER_ROWS and core_idle():
+        try:
+            pending.job = render_worker().submit(render_workbook, pending.staged, {BANK_SHEET: frame})
+        except Exception:  # noqa: BLE001 - no worker process to be had: rendered here, in finish
+            pending.job = None
+    return pending
 
 
 def write_holds(home: Home, period: str, holds: pl.DataFrame) -> Path:

@@ -132,7 +132,7 @@ def start_return_files(con, home: Home, ref: Reference, sha256: str, *, in_worke
     pending.render = (chinese_headers(ref), rows, findings)
     if in_worker and (later or rows.height > WORKER_ROWS) and core_idle():
         try:
-            pending.job = _worker().submit(render_return_workbook, str(pending.staged), *pending.render)
+            pending.job = render_worker().submit(render_return_workbook, str(pending.staged), *pending.render)
         except Exception:  # no worker process to be had: render here, in finish
             pending.job = None
     return pending
@@ -206,10 +206,10 @@ def _leave_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="leave-with-parent", daemon=True).start()
 
 
-def _worker() -> ProcessPoolExecutor:
+def render_worker() -> ProcessPoolExecutor:
     """One worker process, started once per process (spawned, not forked: the writer holds DuckDB and
-    Polars threads). It renders one file's sheet while this process commits that file; one is enough
-    on two cores, because the writer waits for it before the next file."""
+    Polars threads). It renders one file's sheet while this process commits that file (and every other
+    bank workbook of a close while this process renders the next); one is enough on two cores."""
     global _WORKER
     if _WORKER is None:
         _WORKER = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),

@@ -243,7 +243,16 @@ def test_failure_between_files_and_record_leaves_nothing_half_done(home):
     assert manifest["sha256"] == query(home, "SELECT sha256 FROM pay.batches")[0][0]
 
 
-def test_every_manifest_ties_out_to_files_and_warehouse_to_the_fen(home):
+@pytest.mark.parametrize("worker", [False, True], ids=["here", "worker-process"])
+def test_every_manifest_ties_out_to_files_and_warehouse_to_the_fen(home, worker, monkeypatch):
+    import publish.payments
+
+    submitted = []
+    if worker:  # every other bank workbook rendered by the worker process, as a municipal close does
+        monkeypatch.setattr(publish.payments, "WORKER_ROWS", 0)
+        monkeypatch.setattr(publish.payments, "core_idle", lambda: True)
+        real = publish.payments.render_worker
+        monkeypatch.setattr(publish.payments, "render_worker", lambda: submitted.append(1) or real())
     _approve(home, "GN-1", "500110001", [ZHANG], at(25))
     _approve(home, "GN-2", "500110001", [LI], at(25), benefit="750")
     _approve(home, "SJ-3", "500110108", [WANG], at(25), benefit="510", program="农村低保")  # 610 - 100
@@ -264,3 +273,7 @@ def test_every_manifest_ties_out_to_files_and_warehouse_to_the_fen(home):
         assert (db_total, db_count) == (Decimal(m["total"]), m["count"])
         sheet = CalamineWorkbook.from_path(str(folder / f"{m['batch_no']}.xlsx")).get_sheet_by_index(0).to_python()
         assert sheet[0][:3] == ["序号", "镇街", "户主姓名"] and len(sheet) == m["count"] + 1
+        assert [(r[3], r[5], Decimal(str(r[7]))) for r in sheet[1:]] == [
+            (r["身份证号"], r["账号"], Decimal(r["金额"])) for r in rows]
+    assert not list(folder.glob("*.tmp*")) and not list(folder.glob(".*"))
+    assert len(submitted) == (1 if worker else 0)  # the first of the two batches went to the worker

@@ -166,7 +166,7 @@ def test_the_worker_leaves_when_its_writer_is_killed(tmp_path):
 
     script = (
         "import os, signal, publish.returns as r\n"
-        "w = r._worker(); w.submit(os.getpid).result()\n"
+        "w = r.render_worker(); w.submit(os.getpid).result()\n"
         "print(next(iter(w._processes)), flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
