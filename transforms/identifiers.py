@@ -346,21 +346,30 @@ def keyed_hash(value: str | None, key: bytes) -> str | None:
     return None if value is None else _keyed_hasher(key)(value)
 
 
-# the same HMAC in DuckDB, over a whole column on every core and without a Python call per value
-# (about twice as fast as the Python loop over distinct values: docs/engineering-notes.md)
-_KEYED_HASH_SQL = (
-    f"SELECT left(sha256($outer || unhex(sha256($inner || encode(v)))), {KEYED_HASH_CHARS}) AS h FROM batch_values"
-)
+# Hashes over a whole column in DuckDB: on every core and without a Python call per value (a loop
+# over hashlib costs about 1 µs a short value more: docs/engineering-notes.md). Identical bytes in,
+# identical digests out: DuckDB's sha256() of a VARCHAR hashes its UTF-8 bytes.
 _hashing: duckdb.DuckDBPyConnection | None = None
 
 
-def _hash_connection() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB of this process for the keyed hash (a cursor per call: Polars may call
-    from several threads)."""
+def _hash_in_duckdb(series: pl.Series, digest_sql: str, params: dict | None = None) -> pl.Series:
+    """`digest_sql` (an expression over the text column v) for each value of `series`; null stays null."""
     global _hashing
+    if series.is_empty() or series.null_count() == series.len():
+        return pl.Series(series.name, [None] * series.len(), dtype=pl.String)
     if _hashing is None:
         _hashing = duckdb.connect(":memory:")
-    return _hashing.cursor()
+    con = _hashing.cursor()  # a cursor per call: Polars may call from several threads
+    try:
+        con.register("hash_input", series.cast(pl.String).rename("v").to_frame().to_arrow())
+        return con.sql(f"SELECT {digest_sql} AS h FROM hash_input", params=params).pl()["h"].rename(series.name)
+    finally:
+        con.close()
+
+
+def sha256_hex_expr(value: pl.Expr, chars: int = 64) -> pl.Expr:
+    """`hashlib.sha256(text.encode()).hexdigest()[:chars]` of each text (null stays null)."""
+    return value.map_batches(lambda s: _hash_in_duckdb(s, f"left(sha256(v), {int(chars)})"), return_dtype=pl.String)
 
 
 def keyed_hash_expr(value: pl.Expr, key: bytes) -> pl.Expr:
@@ -370,16 +379,9 @@ def keyed_hash_expr(value: pl.Expr, key: bytes) -> pl.Expr:
     if not key:
         raise ValueError("a keyed hash needs a key")
     inner_pad, outer_pad = _pads(key)
+    hmac_sql = f"left(sha256($outer || unhex(sha256($inner || encode(v)))), {KEYED_HASH_CHARS})"
 
     def batch(series: pl.Series) -> pl.Series:
-        if series.is_empty() or series.null_count() == series.len():
-            return pl.Series(series.name, [None] * series.len(), dtype=pl.String)
-        con = _hash_connection()
-        try:
-            con.register("batch_values", series.rename("v").to_frame().to_arrow())
-            hashed = con.sql(_KEYED_HASH_SQL, params={"inner": inner_pad, "outer": outer_pad}).pl()["h"]
-        finally:
-            con.close()
-        return hashed.rename(series.name)
+        return _hash_in_duckdb(series, hmac_sql, {"inner": inner_pad, "outer": outer_pad})
 
     return value.cast(pl.String).map_batches(batch, return_dtype=pl.String)

@@ -91,3 +91,18 @@ def test_normalise_and_check_never_raise(text):
     norm = ids.normalise_id(text)
     problem = ids.id_problem(norm, TODAY)
     assert problem is None or problem in {"length", "characters", "checksum", "birth_date", "future_birth"}
+
+
+def test_finding_ids_of_a_column_are_those_of_one_finding_at_a_time():
+    from checks.findings import finding_id, finding_id_expr
+
+    rows = {
+        "rule_id": ["V16", "X02", "P01", "V03"],
+        "town_code": ["500110001", "500110108", None, "500110001"],
+        "case_no": ["DB202500001", None, None, "古南-1"],
+        "id_no": ["500110199001011234", "50011019900101123X", None, None],
+        "evidence_key": ["", "plate:渝A12345", "file:ab12", "户主姓名"],
+    }
+    ids = pl.DataFrame(rows).select(finding_id_expr())
+    expected = [finding_id(*(rows[c][i] or "" for c in rows)) for i in range(4)]
+    assert ids.to_series().to_list() == expected and len(set(expected)) == 4
