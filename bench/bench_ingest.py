@@ -192,7 +192,8 @@ def main() -> None:
     t1 = time.perf_counter()
     totals = {"rows_read": 0, "rows_accepted": 0, "rows_rejected": 0}
     steps: dict[str, float] = {}
-    with open_warehouse(home, flow="bench", ref=ref) as con, bare.beside(con) if bare else nullcontext():
+    with (open_warehouse(home, flow="bench", ref=ref) as con, bare.beside(con) if bare else nullcontext(),
+          ingest_load.deferred_checkpoints(con)):  # as flows/ingest.py does: one checkpoint at the end
         for c in found.candidates:
             o = ingest_file(con, home, ref, c, IngestSettings(date(2025, 10, 5), "bench"))
             for k in totals:

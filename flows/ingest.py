@@ -28,6 +28,7 @@ from intake.pipeline import IngestSettings, ParsedSubmission, acknowledge_known,
 from notify.tell import tell_ingest
 from publish.returns import PendingReturn
 from warehouse.connection import open_warehouse
+from warehouse.ingest_load import deferred_checkpoints
 
 
 @step
@@ -76,7 +77,7 @@ def ingest_new_files(home_root: str, candidates: list[dict], as_of: str, run_id:
         try:
             while todo:
                 try:
-                    with open_warehouse(home, flow="ingest", ref=ref) as con:
+                    with open_warehouse(home, flow="ingest", ref=ref) as con, deferred_checkpoints(con):
                         _ingest_until_one_fails(con, home, ref, settings, reprocess, todo, ahead, returns)
                 except Exception as exc:  # noqa: BLE001 - no connection (busy past the timeout): the rest got none
                     failed |= {info["rel_path"]: exc for info in todo}

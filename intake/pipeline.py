@@ -269,7 +269,8 @@ def _load_with_returns(con: duckdb.DuckDBPyConnection, home: Home, ref: Referenc
                        fail_after: Callable[[str], None] | None, later: list[PendingReturn] | None) -> None:
     """Load the file in one transaction and write its return files. The return rows are read inside
     the transaction, just before the commit, and a long sheet is rendered by a worker process while
-    this one commits and checkpoints; the workbook and receipt are put in place after the commit
+    this one commits and goes on (the ingest defers DuckDB's checkpoints to its end: `flows.ingest`);
+    the workbook and receipt are put in place after the commit
     (with `later`, any sheet the worker renders is left there for the caller to finish)."""
     sha = file_row["file_sha256"]
     pending: list[PendingReturn] = []
@@ -294,8 +295,6 @@ def _load_with_returns(con: duckdb.DuckDBPyConnection, home: Home, ref: Referenc
             before_commit=start_returns,
         )
         ingest_load.record_path(con, sha, candidate.rel_path, settings.run_id)
-        if pending[0].job is not None and pending[0].long:  # the worker renders meanwhile (else DuckDB
-            ingest_load.checkpoint(con)  # checkpoints when it will)
     except BaseException:
         for p in pending:
             p.abandon()

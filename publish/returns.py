@@ -85,11 +85,6 @@ class PendingReturn:
     job: Future | None = None  # the worker rendering `staged`
     render: tuple | None = None  # or the arguments to render it here, in `finish`
 
-    @property
-    def long(self) -> bool:
-        """A sheet long enough that the commit should be checkpointed while the worker renders it."""
-        return self.render is not None and self.render[1].height > WORKER_ROWS
-
     def ready(self) -> bool:
         """Nothing left to wait for: `finish` only puts the files in place."""
         return self.job is None or self.job.done()

@@ -125,6 +125,25 @@ def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("CHECKPOINT")
 
 
+# While an ingest loads its files, a commit writes its write-ahead log (durable, fsynced) and nothing
+# more: DuckDB would otherwise checkpoint at every commit past 16 MiB of log, and each checkpoint
+# writes the tables' changed blocks and their primary-key indexes again (docs/engineering-notes.md).
+DEFERRED_CHECKPOINT_THRESHOLD = "1GiB"
+
+
+@contextlib.contextmanager
+def deferred_checkpoints(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The block's commits only write the log; one CHECKPOINT when it ends (however it ends)."""
+    before = con.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]
+    con.execute(f"SET checkpoint_threshold = '{DEFERRED_CHECKPOINT_THRESHOLD}'")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"SET checkpoint_threshold = '{before}'")
+        checkpoint(con)
+
+
 def _insert(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame, statement: str) -> None:
     with registered(con, name, frame):
         con.execute(sql(statement))

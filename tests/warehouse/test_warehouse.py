@@ -471,3 +471,38 @@ def test_inputs_digest_depends_on_the_set_of_hashes_not_their_order():
     assert inputs_digest([a, b]) == inputs_digest([b, a]) == inputs_digest([b, a, a.upper()])
     assert inputs_digest([a, b]) != inputs_digest([a, c])
     assert inputs_digest([]) != inputs_digest([a])
+
+
+def test_an_ingest_defers_checkpoints_to_its_end_and_loses_nothing_on_a_crash(tmp_path):
+    """Commits inside `deferred_checkpoints` write only the log; the block ends with one checkpoint
+    and the usual threshold again, even when it raised; a process killed inside loses no commit."""
+    from warehouse.ingest_load import deferred_checkpoints
+
+    path = tmp_path / "w.duckdb"
+    wal = Path(f"{path}.wal")
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE t AS SELECT range::INTEGER AS i, repeat('x', 60) AS s FROM range(900000)")
+    con.execute("CHECKPOINT")
+    with pytest.raises(RuntimeError), deferred_checkpoints(con):
+        for n in range(3):  # three "files", each past DuckDB's usual 16 MiB of log (a bulk insert goes to
+            # the database file itself, with only a pointer in the log: updates are logged row by row)
+            con.execute("UPDATE t SET s = repeat(?, 60) WHERE i % 3 = ?", [str(n), n])
+        assert wal.stat().st_size > 3 * 16 * 2**20  # no checkpoint emptied the log at a commit
+        raise RuntimeError("a file failed")
+    assert con.execute("SELECT current_setting('checkpoint_threshold')").fetchall() == [("16.0 MiB",)]
+    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed on the way out
+    con.close()
+
+    script = (  # commits in a deferred block, then killed before it ends: the log holds them
+        "import duckdb, os, signal, sys\n"
+        "from warehouse.ingest_load import deferred_checkpoints\n"
+        f"con = duckdb.connect({str(path)!r})\n"
+        "with deferred_checkpoints(con):\n"
+        "    con.execute(\"INSERT INTO t SELECT range, 'y' FROM range(100000)\")\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2], check=False)
+    con = duckdb.connect(str(path))
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE s = 'y'), count(*) FILTER (WHERE s = repeat('2', 60)) "
+                       "FROM t").fetchall() == [(1_000_000, 100_000, 300_000)]
+    con.close()
