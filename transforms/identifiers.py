@@ -367,8 +367,13 @@ def _hash_in_duckdb(series: pl.Series, digest_sql: str, params: dict | None = No
         con.close()
 
 
-def sha256_hex_expr(value: pl.Expr, chars: int = 64) -> pl.Expr:
-    """`hashlib.sha256(text.encode()).hexdigest()[:chars]` of each text (null stays null)."""
+def sha256_hex_expr(value: pl.Expr, chars: int = 64, prefix: bytes = b"") -> pl.Expr:
+    """`hashlib.sha256(prefix + text.encode()).hexdigest()[:chars]` of each text (null stays null)."""
+    if prefix:
+        return value.map_batches(
+            lambda s: _hash_in_duckdb(s, f"left(sha256($prefix || encode(v)), {int(chars)})", {"prefix": prefix}),
+            return_dtype=pl.String,
+        )
     return value.map_batches(lambda s: _hash_in_duckdb(s, f"left(sha256(v), {int(chars)})"), return_dtype=pl.String)
 
 

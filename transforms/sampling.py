@@ -32,6 +32,7 @@ from statistics import NormalDist
 
 import polars as pl
 
+from transforms.identifiers import sha256_hex_expr
 from transforms.submission import parse_date_expr
 from transforms.text import clean_text_expr, fold_fullwidth_expr
 
@@ -183,8 +184,15 @@ def mandatory_reasons_expr() -> pl.Expr:
     ).replace("", None)
 
 
+def case_hash_expr(seed: bytes) -> pl.Expr:
+    """`case_hash` of every row's town_code and case_no (DuckDB's SHA-256 over the whole column)."""
+    if len(seed) != SEED_BYTES:
+        raise ValueError(f"the seed must be {SEED_BYTES} bytes, got {len(seed)}")
+    return sha256_hex_expr(pl.concat_str("town_code", "case_no"), prefix=seed)
+
+
 def draw(population: pl.DataFrame, seed: bytes, ratios: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Apply the method to a month's population.
+    """Apply the method to a month's population (`select_town` for every town at once).
 
     population: POPULATION_SCHEMA columns (extra columns are carried through).
     ratios: town_code, ratio (decimal text), minimum_per_town for every town
@@ -194,54 +202,40 @@ def draw(population: pl.DataFrame, seed: bytes, ratios: pl.DataFrame) -> tuple[p
     minimum_per_town, k, mandatory, selected.
     """
     cases = population.with_columns(mandatory_reasons=mandatory_reasons_expr()).with_columns(
-        mandatory=pl.col("mandatory_reasons").is_not_null()
+        mandatory=pl.col("mandatory_reasons").is_not_null(), hash_hex=case_hash_expr(seed)
     )
     ratio_of = {r["town_code"]: r for r in ratios.iter_rows(named=True)}
-    towns_out, hashes, orders = [], {}, {}
-    for town in sorted(cases["town_code"].unique().to_list()):
+    counts = cases.group_by("town_code").agg(population=pl.len(), mandatory=pl.col("mandatory").sum()).sort("town_code")
+    sizes = []
+    for town, n, must in counts.iter_rows():
         if town not in ratio_of:
             raise ValueError(f"no spot-check ratio for town {town}")
-        rows = cases.filter(pl.col("town_code") == town)
-        sel = select_town(
-            seed,
-            town,
-            rows["case_no"].to_list(),
-            rows.filter(pl.col("mandatory"))["case_no"].to_list(),
-            ratio_of[town]["ratio"],
-            int(ratio_of[town]["minimum_per_town"]),
-        )
-        for c, h in sel.hashes.items():
-            hashes[(town, c)] = h
-        for i, c in enumerate(sel.selected, start=1):
-            orders[(town, c)] = i
-        towns_out.append(
-            {
-                "town_code": town,
-                "population": sel.population,
-                "ratio": ratio_of[town]["ratio"],
-                "minimum_per_town": int(ratio_of[town]["minimum_per_town"]),
-                "k": sel.k,
-                "mandatory": len(sel.mandatory),
-                "selected": len(sel.selected),
-            }
-        )
-    keys = list(zip(cases["town_code"].to_list(), cases["case_no"].to_list(), strict=True))
-    cases = cases.with_columns(
-        hash_hex=pl.Series([hashes[k] for k in keys], dtype=pl.String),
-        selection_order=pl.Series([orders.get(k) for k in keys], dtype=pl.Int32),
-    ).with_columns(selected=pl.col("selection_order").is_not_null())
-    towns = pl.DataFrame(
-        towns_out,
-        schema={
-            "town_code": pl.String,
-            "population": pl.Int64,
-            "ratio": pl.String,
-            "minimum_per_town": pl.Int64,
-            "k": pl.Int64,
-            "mandatory": pl.Int64,
-            "selected": pl.Int64,
-        },
+        k = sample_size(n, ratio_of[town]["ratio"], int(ratio_of[town]["minimum_per_town"]))
+        sizes.append((town, ratio_of[town]["ratio"], int(ratio_of[town]["minimum_per_town"]), k, max(k, must)))
+    towns = counts.join(
+        pl.DataFrame(sizes, orient="row", schema={"town_code": pl.String, "ratio": pl.String,
+                                                  "minimum_per_town": pl.Int64, "k": pl.Int64, "selected": pl.Int64}),
+        on="town_code", maintain_order="left",
     )
+    # mandatory cases first (by case number), then the others by hash (ties by case number), up to k
+    order = pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("town_code")
+    cases = (
+        cases.sort(
+            "town_code", pl.col("mandatory").not_(),
+            pl.when(pl.col("mandatory")).then(pl.lit("")).otherwise(pl.col("hash_hex")), "case_no",
+        )
+        .with_columns(__order=order)
+        .join(towns.select("town_code", __places=pl.col("selected")), on="town_code", maintain_order="left")
+        .with_columns(
+            selection_order=pl.when(pl.col("__order") <= pl.col("__places")).then(pl.col("__order"))
+        )
+        .drop("__order", "__places")
+        .with_columns(selected=pl.col("selection_order").is_not_null())
+    )
+    towns = towns.select(
+        "town_code", "population", "ratio", "minimum_per_town", "k", "mandatory", "selected"
+    ).cast({"population": pl.Int64, "minimum_per_town": pl.Int64, "k": pl.Int64, "mandatory": pl.Int64,
+            "selected": pl.Int64, "ratio": pl.String})
     return cases.sort("town_code", "case_no"), towns
 
 

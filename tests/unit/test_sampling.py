@@ -141,6 +141,12 @@ def test_every_town_meets_k_mandatory_always_in_and_draws_repeat(sizes, ratio, m
         )
         assert mine["selected"].sum() == max(t["k"], int(mine["mandatory"].sum()))
         assert mine.filter(pl.col("mandatory"))["selected"].all()
+        # the whole-frame draw is the plain-Python method of docs/spotcheck-method.md, town by town
+        plain = sampling.select_town(seed, t["town_code"], mine["case_no"].to_list(),
+                                     mine.filter(pl.col("mandatory"))["case_no"].to_list(), ratio, minimum)
+        assert mine.filter(pl.col("selected")).sort("selection_order")["case_no"].to_list() == list(plain.selected)
+        assert dict(zip(mine["case_no"], mine["hash_hex"], strict=True)) == plain.hashes
+        assert (t["k"], t["mandatory"]) == (plain.k, len(plain.mandatory))
 
 
 # ---------------------------------------------------------------- error rates
