@@ -193,9 +193,10 @@ def main() -> None:
     totals = {"rows_read": 0, "rows_accepted": 0, "rows_rejected": 0}
     steps: dict[str, float] = {}
     with (open_warehouse(home, flow="bench", ref=ref) as con, bare.beside(con) if bare else nullcontext(),
-          ingest_load.deferred_checkpoints(con)):  # as flows/ingest.py does: one checkpoint at the end
+          ingest_load.deferred_checkpoints(con) as checkpoints):  # as flows/ingest.py does
         for c in found.candidates:
             o = ingest_file(con, home, ref, c, IngestSettings(date(2025, 10, 5), "bench"))
+            checkpoints.loaded(o.rows_read)
             for k in totals:
                 totals[k] += getattr(o, k)
             for step, seconds in o.seconds.items():

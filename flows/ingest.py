@@ -28,7 +28,7 @@ from intake.pipeline import IngestSettings, ParsedSubmission, acknowledge_known,
 from notify.tell import tell_ingest
 from publish.returns import PendingReturn
 from warehouse.connection import open_warehouse
-from warehouse.ingest_load import deferred_checkpoints
+from warehouse.ingest_load import DeferredCheckpoints, deferred_checkpoints
 
 
 @step
@@ -77,8 +77,8 @@ def ingest_new_files(home_root: str, candidates: list[dict], as_of: str, run_id:
         try:
             while todo:
                 try:
-                    with open_warehouse(home, flow="ingest", ref=ref) as con, deferred_checkpoints(con):
-                        _ingest_until_one_fails(con, home, ref, settings, reprocess, todo, ahead, returns)
+                    with open_warehouse(home, flow="ingest", ref=ref) as con, deferred_checkpoints(con) as ckpt:
+                        _ingest_until_one_fails(con, home, ref, settings, reprocess, todo, ahead, returns, ckpt)
                 except Exception as exc:  # noqa: BLE001 - no connection (busy past the timeout): the rest got none
                     failed |= {info["rel_path"]: exc for info in todo}
                     log().error("%s file(s) not read: the warehouse could not be opened (%s)", len(todo),
@@ -117,18 +117,33 @@ class ReturnsLater:
         log().error("file %s failed: %s", rel_path, type(exc).__name__)
 
     def finish(self, wait: bool) -> None:
+        if wait:
+            self._take_back_queued()
         for rel, pending in list(self.rendering):
-            if not (wait or pending.ready()):
-                continue
-            self.rendering.remove((rel, pending))
-            try:
-                pending.finish()
-            except Exception as exc:  # noqa: BLE001 - this file has no receipt; the others go on
-                with contextlib.suppress(Exception):
-                    pending.abandon()  # no half-made workbook left beside the town's files
-                self.failed[rel] = exc
-                self.outcomes[:] = [o for o in self.outcomes if o["rel_path"] != rel]
-                log().error("file %s: its return files could not be written: %s", rel, type(exc).__name__)
+            if wait or pending.ready():
+                self._finish_one(rel, pending)
+
+    def _take_back_queued(self) -> None:
+        """Every file is loaded: the workbooks the worker has not started yet are rendered here, from
+        the last one back, while the worker renders the first ones (both cores on the queue)."""
+        while True:
+            for rel, pending in reversed(self.rendering):
+                if pending.job is not None and pending.job.cancel():
+                    self._finish_one(rel, pending)  # rendered here (its job was cancelled)
+                    break
+            else:
+                return
+
+    def _finish_one(self, rel: str, pending: PendingReturn) -> None:
+        self.rendering.remove((rel, pending))
+        try:
+            pending.finish()
+        except Exception as exc:  # noqa: BLE001 - this file has no receipt; the others go on
+            with contextlib.suppress(Exception):
+                pending.abandon()  # no half-made workbook left beside the town's files
+            self.failed[rel] = exc
+            self.outcomes[:] = [o for o in self.outcomes if o["rel_path"] != rel]
+            log().error("file %s: its return files could not be written: %s", rel, type(exc).__name__)
 
 
 class ParseAhead:
@@ -170,7 +185,7 @@ class ParseAhead:
 
 
 def _ingest_until_one_fails(con, home: Home, ref, settings: IngestSettings, reprocess: bool, todo: list[dict],
-                            ahead: ParseAhead, returns: ReturnsLater) -> None:
+                            ahead: ParseAhead, returns: ReturnsLater, checkpoints: DeferredCheckpoints) -> None:
     """Take files off `todo` until one raises (recorded in `failed`: the caller opens a fresh connection)."""
     while todo:
         info = todo.pop(0)
@@ -183,6 +198,7 @@ def _ingest_until_one_fails(con, home: Home, ref, settings: IngestSettings, repr
             returns.raised(info["rel_path"], exc)
             return
         returns.loaded(info["rel_path"], counts)
+        checkpoints.loaded(counts["rows_read"])
 
 
 def _ingest_with_retries(con, home: Home, ref, info: dict, settings: IngestSettings, reprocess: bool,

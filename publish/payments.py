@@ -75,14 +75,15 @@ class PendingBatchFiles:
     job: Future | None = None
 
     def finish(self) -> dict:
-        if self.job is None or self.job.exception() is not None:  # (a worker that died: render it here)
+        if self.job is None or self.job.cancelled() or self.job.exception() is not None:  # (no worker, or one
+            # that died: rendered here)
             render_workbook(self.staged, {BANK_SHEET: self.frame})
         os.replace(self.staged, self.workbook)
         write_json(self.manifest_path, self.manifest)
         return self.manifest
 
     def abandon(self) -> None:
-        if self.job is not None:
+        if self.job is not None and not self.job.cancel():
             self.job.exception()  # wait: never remove a file the worker is still writing
         self.staged.unlink(missing_ok=True)
 

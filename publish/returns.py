@@ -91,13 +91,14 @@ class PendingReturn:
 
     def finish(self) -> None:
         if self.staged is not None:
-            if self.job is None or self.job.exception() is not None:  # (a worker that died: render it here)
+            # rendered here: no worker, a job taken back before it started, or a worker that died
+            if self.job is None or self.job.cancelled() or self.job.exception() is not None:
                 render_return_workbook(str(self.staged), *self.render)
             os.replace(self.staged, self.workbook)
         write_json(self.receipt, self.payload)
 
     def abandon(self) -> None:
-        if self.job is not None:
+        if self.job is not None and not self.job.cancel():
             self.job.exception()  # wait: never remove a file the worker is still writing
         if self.staged is not None:
             self.staged.unlink(missing_ok=True)

@@ -126,18 +126,35 @@ def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # While an ingest loads its files, a commit writes its write-ahead log (durable, fsynced) and nothing
-# more: DuckDB would otherwise checkpoint at every commit past 16 MiB of log, and each checkpoint
-# writes the tables' changed blocks and their primary-key indexes again (docs/engineering-notes.md).
+# more: DuckDB would otherwise checkpoint at a commit past 16 MiB of log, and the ingest used to
+# checkpoint after every long file; each checkpoint writes the tables' changed blocks and their
+# primary-key indexes again (docs/engineering-notes.md). What is not checkpointed stays in memory, so
+# the ingest checkpoints once every CHECKPOINT_EVERY_ROWS rows loaded, and at its end.
 DEFERRED_CHECKPOINT_THRESHOLD = "1GiB"
+CHECKPOINT_EVERY_ROWS = 500_000
+
+
+class DeferredCheckpoints:
+    """Counts the rows loaded since the last checkpoint; checkpoints past CHECKPOINT_EVERY_ROWS."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.rows = con, 0
+
+    def loaded(self, rows: int) -> None:
+        self.rows += rows
+        if self.rows >= CHECKPOINT_EVERY_ROWS:
+            checkpoint(self.con)
+            self.rows = 0
 
 
 @contextlib.contextmanager
-def deferred_checkpoints(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """The block's commits only write the log; one CHECKPOINT when it ends (however it ends)."""
+def deferred_checkpoints(con: duckdb.DuckDBPyConnection) -> Iterator[DeferredCheckpoints]:
+    """The block's commits only write the log, with a checkpoint each time the rows told to
+    `loaded` reach CHECKPOINT_EVERY_ROWS, and one when the block ends (however it ends)."""
     before = con.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]
     con.execute(f"SET checkpoint_threshold = '{DEFERRED_CHECKPOINT_THRESHOLD}'")
     try:
-        yield
+        yield DeferredCheckpoints(con)
     finally:
         with contextlib.suppress(duckdb.Error):
             con.execute(f"SET checkpoint_threshold = '{before}'")

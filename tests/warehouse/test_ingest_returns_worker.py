@@ -209,3 +209,45 @@ def test_what_a_failed_file_left_rendering_is_never_put_in_place_under_the_next_
     returns.finish(wait=True)
     assert left.abandoned and not left.finished
     assert list(failed) == ["inbox/a.csv"] and outcomes == [{"rel_path": "inbox/b.csv"}]
+
+
+def test_workbooks_the_worker_has_not_started_are_rendered_by_the_writer_at_the_end(tmp_path):
+    """Once every file is loaded, the writer takes back the queued workbooks (last first) instead of
+    waiting for the one worker to render them all; each is put in place with its receipt all the same."""
+    import json
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    import polars as pl
+    from helpers import REF
+
+    from flows.ingest import ReturnsLater
+    from publish.returns import PendingReturn, chinese_headers, render_return_workbook
+    from transforms.returns import RAW_FIELDS
+
+    rows = pl.DataFrame({f: [f"{f}{i}" for i in range(5)] for f in RAW_FIELDS}).with_columns(
+        source_row=pl.int_range(2, 7, dtype=pl.Int32), row_status=pl.lit("accepted"), case_key=pl.col("case_no"))
+    findings = pl.DataFrame({"case_key": ["case_no0"], "source_row": [2], "field": ["id_no"], "rule_id": ["V16"],
+                             "message": ["V16：首次纳入"]}, schema_overrides={"source_row": pl.Int32})
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pool.submit(time.sleep, 3)  # the worker is busy with an earlier file
+        pending = []
+        for i in range(4):
+            p = PendingReturn(tmp_path / f"f{i}.问题.xlsx", tmp_path / f"f{i}.回执.json", {"file": i},
+                              staged=tmp_path / f".f{i}.part", render=(chinese_headers(REF), rows, findings))
+            p.job = pool.submit(render_return_workbook, str(p.staged), *p.render)
+            pending.append(p)
+        later = ReturnsLater([{"rel_path": f"f{i}"} for i in range(4)], {})
+        later.rendering = [(f"f{i}", p) for i, p in enumerate(pending)]
+        later.finish(wait=True)
+    finally:
+        pool.shutdown()
+    taken_back = [p.job.cancelled() for p in pending]  # (the first was in the worker's pipe already)
+    assert taken_back[-1] and sum(taken_back) >= 2, taken_back
+    assert not later.rendering and not later.failed
+    for i in range(4):
+        assert json.loads((tmp_path / f"f{i}.回执.json").read_text()) == {"file": i}
+        assert _cells(tmp_path / f"f{i}.问题.xlsx") == _cells(tmp_path / "f0.问题.xlsx")
+    assert not list(tmp_path.glob(".f*"))

@@ -476,21 +476,26 @@ def test_inputs_digest_depends_on_the_set_of_hashes_not_their_order():
 def test_an_ingest_defers_checkpoints_to_its_end_and_loses_nothing_on_a_crash(tmp_path):
     """Commits inside `deferred_checkpoints` write only the log; the block ends with one checkpoint
     and the usual threshold again, even when it raised; a process killed inside loses no commit."""
-    from warehouse.ingest_load import deferred_checkpoints
+    from warehouse.ingest_load import CHECKPOINT_EVERY_ROWS, deferred_checkpoints
 
     path = tmp_path / "w.duckdb"
     wal = Path(f"{path}.wal")
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE t AS SELECT range::INTEGER AS i, repeat('x', 60) AS s FROM range(900000)")
     con.execute("CHECKPOINT")
-    with pytest.raises(RuntimeError), deferred_checkpoints(con):
+    with pytest.raises(RuntimeError), deferred_checkpoints(con) as checkpoints:
         for n in range(3):  # three "files", each past DuckDB's usual 16 MiB of log (a bulk insert goes to
             # the database file itself, with only a pointer in the log: updates are logged row by row)
             con.execute("UPDATE t SET s = repeat(?, 60) WHERE i % 3 = ?", [str(n), n])
+            checkpoints.loaded(100_000)
         assert wal.stat().st_size > 3 * 16 * 2**20  # no checkpoint emptied the log at a commit
+        checkpoints.loaded(CHECKPOINT_EVERY_ROWS)  # enough rows kept in memory: one checkpoint now
+        assert not wal.exists() or wal.stat().st_size < 2**20
+        con.execute("UPDATE t SET s = 'z' WHERE i % 3 = 0 AND i < 30")
         raise RuntimeError("a file failed")
     assert con.execute("SELECT current_setting('checkpoint_threshold')").fetchall() == [("16.0 MiB",)]
     assert not wal.exists() or wal.stat().st_size == 0  # checkpointed on the way out
+    assert con.execute("SELECT count(*) FROM t WHERE s = 'z'").fetchall() == [(10,)]
     con.close()
 
     script = (  # commits in a deferred block, then killed before it ends: the log holds them
