@@ -10,7 +10,7 @@ import hashlib
 
 import polars as pl
 
-from transforms.identifiers import sha256_hex_expr
+from warehouse.hashing import sha256_hex_expr
 
 
 def finding_id(

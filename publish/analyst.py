@@ -67,17 +67,18 @@ import duckdb
 import polars as pl
 
 import transforms.identifiers as identifiers_module
+import warehouse.hashing as hashing_module
 from core.files import atomic_target, write_text_atomic
 from core.home import Home, code_version, now_shanghai
 from core.permissions import FILE_MODE
 from publish.analyst_comments import comment_statements
 from transforms.identifiers import (
-    keyed_hash_expr,
     mask_expr,
     mask_identifiers_expr,
     surname_expr,
 )
 from warehouse.audit import this_process
+from warehouse.hashing import keyed_hash_expr
 from warehouse.sqlfiles import naming, quote_identifier, run, sql
 
 ID_COLUMNS = {"id_no", "head_id_no"}
@@ -336,7 +337,7 @@ def _code_digest() -> str:
     of DuckDB and Polars: a change to any of them copies every table again."""
     if "code" not in _code_digests:
         digest = hashlib.sha256(f"duckdb {duckdb.__version__} polars {pl.__version__}".encode())
-        for path in (Path(__file__), Path(identifiers_module.__file__)):
+        for path in (Path(__file__), Path(identifiers_module.__file__), Path(hashing_module.__file__)):
             digest.update(path.read_bytes())
         _code_digests["code"] = digest.hexdigest()
     return _code_digests["code"]

@@ -11,7 +11,6 @@ import hashlib
 import re
 from datetime import date
 
-import duckdb
 import polars as pl
 
 from transforms.text import fold_fullwidth_expr
@@ -320,7 +319,7 @@ def surname_expr(name: pl.Expr) -> pl.Expr:
 KEYED_HASH_CHARS = 32  # 128 bits of HMAC-SHA256, in hex
 
 
-def _pads(key: bytes) -> tuple[bytes, bytes]:
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     """HMAC's (RFC 2104) inner and outer pads of `key`."""
     block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")
     return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
@@ -328,7 +327,7 @@ def _pads(key: bytes) -> tuple[bytes, bytes]:
 
 def _keyed_hasher(key: bytes):
     """HMAC-SHA256 with the pads hashed once: about 1 µs a value instead of 2."""
-    inner_pad, outer_pad = _pads(key)
+    inner_pad, outer_pad = hmac_pads(key)
     inner, outer = hashlib.sha256(inner_pad), hashlib.sha256(outer_pad)
 
     def digest(value: str) -> str:
@@ -342,51 +341,6 @@ def _keyed_hasher(key: bytes):
 
 
 def keyed_hash(value: str | None, key: bytes) -> str | None:
-    """HMAC-SHA256 of a value under `key`, as 32 hex characters (null stays null)."""
+    """HMAC-SHA256 of a value under `key`, as 32 hex characters (null stays null). Over a whole
+    column: `warehouse.hashing.keyed_hash_expr` (the same digests, in DuckDB)."""
     return None if value is None else _keyed_hasher(key)(value)
-
-
-# Hashes over a whole column in DuckDB: on every core and without a Python call per value (a loop
-# over hashlib costs about 1 µs a short value more: docs/engineering-notes.md). Identical bytes in,
-# identical digests out: DuckDB's sha256() of a VARCHAR hashes its UTF-8 bytes.
-_hashing: duckdb.DuckDBPyConnection | None = None
-
-
-def _hash_in_duckdb(series: pl.Series, digest_sql: str, params: dict | None = None) -> pl.Series:
-    """`digest_sql` (an expression over the text column v) for each value of `series`; null stays null."""
-    global _hashing
-    if series.is_empty() or series.null_count() == series.len():
-        return pl.Series(series.name, [None] * series.len(), dtype=pl.String)
-    if _hashing is None:
-        _hashing = duckdb.connect(":memory:")
-    con = _hashing.cursor()  # a cursor per call: Polars may call from several threads
-    try:
-        con.register("hash_input", series.cast(pl.String).rename("v").to_frame().to_arrow())
-        return con.sql(f"SELECT {digest_sql} AS h FROM hash_input", params=params).pl()["h"].rename(series.name)
-    finally:
-        con.close()
-
-
-def sha256_hex_expr(value: pl.Expr, chars: int = 64, prefix: bytes = b"") -> pl.Expr:
-    """`hashlib.sha256(prefix + text.encode()).hexdigest()[:chars]` of each text (null stays null)."""
-    if prefix:
-        return value.map_batches(
-            lambda s: _hash_in_duckdb(s, f"left(sha256($prefix || encode(v)), {int(chars)})", {"prefix": prefix}),
-            return_dtype=pl.String,
-        )
-    return value.map_batches(lambda s: _hash_in_duckdb(s, f"left(sha256(v), {int(chars)})"), return_dtype=pl.String)
-
-
-def keyed_hash_expr(value: pl.Expr, key: bytes) -> pl.Expr:
-    """`keyed_hash` over a column: a key that embeds an identifier (a version id, a finding id, a
-    case number) becomes a pseudonym that still joins, and that nobody without the key can
-    recompute from a guessed ID. Hashed in DuckDB, identical to `keyed_hash`."""
-    if not key:
-        raise ValueError("a keyed hash needs a key")
-    inner_pad, outer_pad = _pads(key)
-    hmac_sql = f"left(sha256($outer || unhex(sha256($inner || encode(v)))), {KEYED_HASH_CHARS})"
-
-    def batch(series: pl.Series) -> pl.Series:
-        return _hash_in_duckdb(series, hmac_sql, {"inner": inner_pad, "outer": outer_pad})
-
-    return value.cast(pl.String).map_batches(batch, return_dtype=pl.String)

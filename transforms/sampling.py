@@ -32,7 +32,6 @@ from statistics import NormalDist
 
 import polars as pl
 
-from transforms.identifiers import sha256_hex_expr
 from transforms.submission import parse_date_expr
 from transforms.text import clean_text_expr, fold_fullwidth_expr
 
@@ -66,11 +65,16 @@ def parse_seed(text: str) -> bytes:
     return bytes.fromhex(value)
 
 
-def hash_input(seed: bytes, town_code: str, case_no: str) -> bytes:
-    """The exact bytes hashed: seed (32 raw bytes) || UTF-8 town_code || UTF-8 case_no."""
+def seed_bytes(seed: bytes) -> bytes:
+    """The seed, when it is the 32 raw bytes every case hash starts with (ValueError otherwise)."""
     if len(seed) != SEED_BYTES:
         raise ValueError(f"the seed must be {SEED_BYTES} bytes, got {len(seed)}")
-    return seed + town_code.encode("utf-8") + case_no.encode("utf-8")
+    return seed
+
+
+def hash_input(seed: bytes, town_code: str, case_no: str) -> bytes:
+    """The exact bytes hashed: seed (32 raw bytes) || UTF-8 town_code || UTF-8 case_no."""
+    return seed_bytes(seed) + town_code.encode("utf-8") + case_no.encode("utf-8")
 
 
 def case_hash(seed: bytes, town_code: str, case_no: str) -> str:
@@ -184,26 +188,27 @@ def mandatory_reasons_expr() -> pl.Expr:
     ).replace("", None)
 
 
-def case_hash_expr(seed: bytes) -> pl.Expr:
-    """`case_hash` of every row's town_code and case_no (DuckDB's SHA-256 over the whole column)."""
-    if len(seed) != SEED_BYTES:
-        raise ValueError(f"the seed must be {SEED_BYTES} bytes, got {len(seed)}")
-    return sha256_hex_expr(pl.concat_str("town_code", "case_no"), prefix=seed)
+def case_hashes(frame: pl.DataFrame, seed: bytes) -> pl.Series:
+    """`case_hash` of every row's town_code and case_no."""
+    return pl.Series("hash_hex", [case_hash(seed, t, c) for t, c in zip(
+        frame["town_code"].to_list(), frame["case_no"].to_list(), strict=True)], dtype=pl.String)
 
 
 def draw(population: pl.DataFrame, seed: bytes, ratios: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Apply the method to a month's population (`select_town` for every town at once).
 
-    population: POPULATION_SCHEMA columns (extra columns are carried through).
+    population: POPULATION_SCHEMA columns (extra columns are carried through), and
+    hash_hex when the caller has hashed the rows already (`case_hash` of each row:
+    publish.spotcheck has DuckDB do it); else each row is hashed here.
     ratios: town_code, ratio (decimal text), minimum_per_town for every town
     with a population.
     Returns (cases, towns): cases adds mandatory, mandatory_reasons, hash_hex,
     selected, selection_order; towns has town_code, population, ratio,
     minimum_per_town, k, mandatory, selected.
     """
-    cases = population.with_columns(mandatory_reasons=mandatory_reasons_expr()).with_columns(
-        mandatory=pl.col("mandatory_reasons").is_not_null(), hash_hex=case_hash_expr(seed)
-    )
+    hashes = population["hash_hex"] if "hash_hex" in population.columns else case_hashes(population, seed)
+    cases = population.drop("hash_hex", strict=False).with_columns(mandatory_reasons=mandatory_reasons_expr())
+    cases = cases.with_columns(mandatory=pl.col("mandatory_reasons").is_not_null(), hash_hex=hashes)
     ratio_of = {r["town_code"]: r for r in ratios.iter_rows(named=True)}
     counts = cases.group_by("town_code").agg(population=pl.len(), mandatory=pl.col("mandatory").sum()).sort("town_code")
     sizes = []

@@ -362,3 +362,19 @@ def test_wilson_bounds_solve_the_score_equation(x, n):
     z = 1.959963984540054
     for p in sampling.wilson_interval(x, n):
         assert (x / n - p) ** 2 == pytest.approx(z * z * p * (1 - p) / n, abs=1e-12)
+
+
+def test_case_hashes_computed_by_duckdb_give_the_same_draw():
+    """publish.spotcheck hands the draw hashes computed by DuckDB: the same as case_hash, the same draw."""
+    from warehouse.hashing import sha256_hex_expr
+
+    pop = population([(TOWN, f"古南-{i}", "dibao_urban", i == 3, False, None) for i in range(30)]
+                     + [(OTHER, "WL-1", "tekun_home", False, False, None)])
+    hashed = pop.with_columns(
+        hash_hex=sha256_hex_expr(pl.concat_str("town_code", "case_no"), prefix=sampling.seed_bytes(SEED)))
+    assert hashed["hash_hex"].to_list() == [sampling.case_hash(SEED, t, c) for t, c in pop.select(
+        "town_code", "case_no").iter_rows()]
+    here, there = sampling.draw(pop, SEED, ratios(TOWN, OTHER)), sampling.draw(hashed, SEED, ratios(TOWN, OTHER))
+    assert here[0].equals(there[0]) and here[1].equals(there[1])
+    with pytest.raises(ValueError, match="32 bytes"):
+        sampling.seed_bytes(b"short")

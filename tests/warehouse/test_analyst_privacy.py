@@ -26,13 +26,13 @@ from flows.close_month import close_month_flow
 from publish.analyst import analyst_key, analyst_key_path, build_analyst_copy
 from transforms.identifiers import (
     keyed_hash,
-    keyed_hash_expr,
     mask,
     mask_identifiers_expr,
     mask_identifiers_text,
     surname_expr,
 )
 from warehouse.connection import open_warehouse
+from warehouse.hashing import keyed_hash_expr
 from warehouse.mart import build_marts
 
 GUNAN = "500110001"
