@@ -599,6 +599,7 @@ def test_report_verdicts_masked_members_and_same_day_union(home, district):
         ("GN-2", "X05", "财政供养人员"),
     ]
     assert detail["成员身份证号"].to_list() == [a[:4] + "*" * 10 + a[-4:], b[:4] + "*" * 10 + b[-4:]]
+    assert detail["与户主关系"].to_list() == ["户主", "户主"]  # each member's relation in the version checked
     every_cell = " ".join(
         str(v)
         for sheet in ("结论", "明细")

@@ -21,7 +21,10 @@ SELECT k.town_code, k.case_no, v.program, v.status, v.received_on, v.household_s
 FROM checked k
 JOIN core.case_versions v ON v.version_id = k.version_id
 LEFT JOIN (
-    SELECT version_id, min(id_no) AS id_no FROM core.member_versions WHERE relation = 'head' GROUP BY version_id
+    -- the heads of the versions checked only: not the whole table, once per town
+    SELECT version_id, min(id_no) AS id_no FROM core.member_versions
+    WHERE relation = 'head' AND version_id IN (SELECT version_id FROM checked)
+    GROUP BY version_id
 ) head ON head.version_id = k.version_id
 LEFT JOIN hits h ON h.case_no = k.case_no
 ORDER BY k.case_no
