@@ -232,7 +232,7 @@ def test_workbooks_the_worker_has_not_started_are_rendered_by_the_writer_at_the_
                              "message": ["V16：首次纳入"]}, schema_overrides={"source_row": pl.Int32})
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     try:
-        pool.submit(time.sleep, 3)  # the worker is busy with an earlier file
+        pool.submit(time.sleep, 1.5)  # the worker is busy with an earlier file
         pending = []
         for i in range(4):
             p = PendingReturn(tmp_path / f"f{i}.问题.xlsx", tmp_path / f"f{i}.回执.json", {"file": i},
