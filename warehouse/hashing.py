@@ -17,12 +17,14 @@ import duckdb
 import polars as pl
 
 from transforms.identifiers import KEYED_HASH_CHARS, hmac_pads
+from warehouse.sqlfiles import sql
 
 _hashing: duckdb.DuckDBPyConnection | None = None
 
 
-def _hash_in_duckdb(series: pl.Series, digest_sql: str, params: dict | None = None) -> pl.Series:
-    """`digest_sql` (an expression over the text column v) for each value of `series`; null stays null."""
+def _hash_in_duckdb(series: pl.Series, statement: str, params: dict) -> pl.Series:
+    """`statement` (one of warehouse/sql/hashing/, over the text column v of hash_input) for each value of
+    `series`; null stays null."""
     global _hashing
     if series.is_empty() or series.null_count() == series.len():
         return pl.Series(series.name, [None] * series.len(), dtype=pl.String)
@@ -31,18 +33,15 @@ def _hash_in_duckdb(series: pl.Series, digest_sql: str, params: dict | None = No
     con = _hashing.cursor()  # a cursor per call: Polars may call from several threads
     try:
         con.register("hash_input", series.cast(pl.String).rename("v").to_frame().to_arrow())
-        return con.sql(f"SELECT {digest_sql} AS h FROM hash_input", params=params).pl()["h"].rename(series.name)
+        return con.sql(sql(statement), params=params).pl()["h"].rename(series.name)
     finally:
         con.close()
 
 
 def sha256_hex_expr(value: pl.Expr, chars: int = 64, prefix: bytes = b"") -> pl.Expr:
     """`hashlib.sha256(prefix + text.encode()).hexdigest()[:chars]` of each text (null stays null)."""
-    if prefix:
-        sql, params = f"left(sha256($prefix || encode(v)), {int(chars)})", {"prefix": prefix}
-    else:
-        sql, params = f"left(sha256(v), {int(chars)})", None
-    return value.map_batches(lambda s: _hash_in_duckdb(s, sql, params), return_dtype=pl.String)
+    params = {"prefix": prefix, "chars": chars}
+    return value.map_batches(lambda s: _hash_in_duckdb(s, "hashing/sha256", params), return_dtype=pl.String)
 
 
 def keyed_hash_expr(value: pl.Expr, key: bytes) -> pl.Expr:
@@ -52,7 +51,7 @@ def keyed_hash_expr(value: pl.Expr, key: bytes) -> pl.Expr:
     if not key:
         raise ValueError("a keyed hash needs a key")
     inner, outer = hmac_pads(key)
-    sql = f"left(sha256($outer || unhex(sha256($inner || encode(v)))), {KEYED_HASH_CHARS})"
+    params = {"inner": inner, "outer": outer, "chars": KEYED_HASH_CHARS}
     return value.cast(pl.String).map_batches(
-        lambda s: _hash_in_duckdb(s, sql, {"inner": inner, "outer": outer}), return_dtype=pl.String
+        lambda s: _hash_in_duckdb(s, "hashing/hmac_sha256", params), return_dtype=pl.String
     )

@@ -132,6 +132,7 @@ def checkpoint(con: duckdb.DuckDBPyConnection) -> None:
 # the ingest checkpoints once every CHECKPOINT_EVERY_ROWS rows loaded, and at its end.
 DEFERRED_CHECKPOINT_THRESHOLD = "1GiB"
 CHECKPOINT_EVERY_ROWS = 500_000
+_SET_THRESHOLD = "SET checkpoint_threshold = $threshold"
 
 
 class DeferredCheckpoints:
@@ -152,12 +153,12 @@ def deferred_checkpoints(con: duckdb.DuckDBPyConnection) -> Iterator[DeferredChe
     """The block's commits only write the log, with a checkpoint each time the rows told to
     `loaded` reach CHECKPOINT_EVERY_ROWS, and one when the block ends (however it ends)."""
     before = con.execute("SELECT current_setting('checkpoint_threshold')").fetchall()[0][0]
-    con.execute(f"SET checkpoint_threshold = '{DEFERRED_CHECKPOINT_THRESHOLD}'")
+    con.execute(_SET_THRESHOLD, {"threshold": DEFERRED_CHECKPOINT_THRESHOLD})
     try:
         yield DeferredCheckpoints(con)
     finally:
         with contextlib.suppress(duckdb.Error):
-            con.execute(f"SET checkpoint_threshold = '{before}'")
+            con.execute(_SET_THRESHOLD, {"threshold": before})
         checkpoint(con)
 
 
