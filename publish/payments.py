@@ -18,7 +18,7 @@ import polars as pl
 from core.files import atomic_file, atomic_target
 from core.home import Home
 from publish.files import render_workbook, write_json, write_workbook
-from publish.returns import WORKER_ROWS, core_idle, render_worker
+from publish.returns import WORKER_ROWS, core_idle, render_here, render_worker, stop_or_wait
 
 BANK_COLUMNS = ["序号", "镇街", "户主姓名", "身份证号", "开户银行", "账号", "开户人", "金额", "类别", "所属期", "批次号", "备注"]
 TYPE_REMARKS = {"monthly": "月度发放", "arrears": "补发", "one_off": "一次性发放"}
@@ -75,16 +75,14 @@ class PendingBatchFiles:
     job: Future | None = None
 
     def finish(self) -> dict:
-        if self.job is None or self.job.cancelled() or self.job.exception() is not None:  # (no worker, or one
-            # that died: rendered here)
+        if render_here(self.job):
             render_workbook(self.staged, {BANK_SHEET: self.frame})
         os.replace(self.staged, self.workbook)
         write_json(self.manifest_path, self.manifest)
         return self.manifest
 
     def abandon(self) -> None:
-        if self.job is not None and not self.job.cancel():
-            self.job.exception()  # wait: never remove a file the worker is still writing
+        stop_or_wait(self.job)
         self.staged.unlink(missing_ok=True)
 
 

@@ -91,15 +91,13 @@ class PendingReturn:
 
     def finish(self) -> None:
         if self.staged is not None:
-            # rendered here: no worker, a job taken back before it started, or a worker that died
-            if self.job is None or self.job.cancelled() or self.job.exception() is not None:
+            if render_here(self.job):
                 render_return_workbook(str(self.staged), *self.render)
             os.replace(self.staged, self.workbook)
         write_json(self.receipt, self.payload)
 
     def abandon(self) -> None:
-        if self.job is not None and not self.job.cancel():
-            self.job.exception()  # wait: never remove a file the worker is still writing
+        stop_or_wait(self.job)
         if self.staged is not None:
             self.staged.unlink(missing_ok=True)
 
@@ -183,6 +181,19 @@ def core_idle() -> bool:
     included) below the number of cores. On a machine busy with other work the worker only adds the
     cost of handing it the frames (200,000 households at load 5: 42-46 s against 36-43 s here)."""
     return os.getloadavg()[0] < (os.cpu_count() or 1)
+
+
+def render_here(job: Future | None) -> bool:
+    """Whether a workbook handed to the worker must be rendered in this process after all: there was
+    no worker, its job was taken back before it started, or the worker died or raised."""
+    return job is None or job.cancelled() or job.exception() is not None
+
+
+def stop_or_wait(job: Future | None) -> None:
+    """Take back a job the worker has not started, else wait for it: never remove a file the worker
+    is still writing."""
+    if job is not None and not job.cancel():
+        job.exception()
 
 
 _WORKER: ProcessPoolExecutor | None = None
