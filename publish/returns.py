@@ -21,6 +21,7 @@ import polars as pl
 
 from core.files import TEMP_NAME_EXTRA_BYTES, atomic_target
 from core.home import Home
+from core.machine import core_free
 from core.reference import Reference
 from publish.files import is_large, render_workbook, write_json
 from transforms.returns import cell_marks, return_rows
@@ -177,10 +178,10 @@ def render_return_workbook(target: str, headers: dict[str, str], rows: pl.DataFr
 
 
 def core_idle() -> bool:
-    """Whether a core is free for the worker: the 1-minute load average (this process's own share
-    included) below the number of cores. On a machine busy with other work the worker only adds the
-    cost of handing it the frames (200,000 households at load 5: 42-46 s against 36-43 s here)."""
-    return os.getloadavg()[0] < (os.cpu_count() or 1)
+    """Whether a core is free for the worker: the load of other work than this process and its
+    worker below cores - 1 (`core.machine.core_free`). Our own busy threads do not count: they are
+    the work the worker shares."""
+    return core_free(tuple(p.pid for p in multiprocessing.active_children()))
 
 
 def render_here(job: Future | None) -> bool:
