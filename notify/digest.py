@@ -18,9 +18,11 @@ may list the items given up after the last attempt (`given_up=`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+
+import polars as pl
 
 from transforms.identifiers import mask_members, scrub_text
 
@@ -147,26 +149,66 @@ def _open_label(key: str) -> str:
     return KINDS[key][0] if key in KINDS else _safe(key)
 
 
-def _grouped(items: list[DigestItem]) -> list[tuple[str, str, list[DigestItem]]]:
-    """(heading, where, items sorted) per kind that has items, in the order of KINDS."""
+# the columns of an item frame (what the notification queue holds): DigestItem's fields, member and n
+ITEM_FRAME_COLUMNS = ("kind", "rule_id", "case_no", "message", "member", "n")
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The items of one kind: how many, and the first `k` of them in `_sort_key` order on demand
+    (a frame of a million items becomes DigestItems only for the lines a digest lists)."""
+
+    kind: str
+    heading: str
+    where: str
+    total: int
+    head: Callable[[int], list[DigestItem]]
+
+
+def items_of(frame: pl.DataFrame) -> list[DigestItem]:
+    """The DigestItems of a frame of ITEM_FRAME_COLUMNS."""
+    columns = (frame[c].to_list() for c in ITEM_FRAME_COLUMNS)
+    return [DigestItem(kind, rule, case, message, member_id=member, count=n)
+            for kind, rule, case, message, member, n in zip(*columns, strict=True)]
+
+
+def _frame_head(frame: pl.DataFrame) -> Callable[[int], list[DigestItem]]:
+    """`_sort_key` order in Polars (stable, like `sorted`; UTF-8 bytes order as code points do)."""
+    keys = [pl.col(c).fill_null("") for c in ("case_no", "rule_id", "member", "message")]
+    return lambda k: items_of(frame.sort(keys, maintain_order=True).head(k)) if k > 0 else []
+
+
+def _grouped(items: list[DigestItem] | pl.DataFrame) -> list[_Group]:
+    """The kinds that have items, in the order of KINDS, each sorted by `_sort_key`."""
     out = []
+    if isinstance(items, pl.DataFrame) and (unknown := set(items["kind"].unique().to_list()) - set(KINDS)):
+        raise ValueError(f"digest item kind must be one of {', '.join(KINDS)}, got {sorted(map(str, unknown))}")
     for kind, (heading, where) in KINDS.items():
+        if isinstance(items, pl.DataFrame):
+            frame = items.filter(pl.col("kind") == kind)
+            if frame.height:
+                out.append(_Group(kind, heading, where, frame.height, _frame_head(frame)))
+            continue
         group = sorted((i for i in items if i.kind == kind), key=_sort_key)
         if group:
-            out.append((heading, where, group))
+            out.append(_Group(kind, heading, where, len(group), lambda k, g=group: g[:k]))
     return out
+
+
+def _listed(items: Iterable[DigestItem] | pl.DataFrame) -> list[DigestItem] | pl.DataFrame:
+    return items if isinstance(items, pl.DataFrame) else list(items)
 
 
 def compose_digest(
     town_code: str,
     town_name: str,
-    items: Iterable[DigestItem],
+    items: Iterable[DigestItem] | pl.DataFrame,
     open_counts: Mapping[str, int],
     run_label: str,
     as_of: date,
     *,
     max_lines: int = DEFAULT_MAX_LINES,
-    resent: Iterable[DigestItem] = (),
+    resent: Iterable[DigestItem] | pl.DataFrame = (),
     given_up: Mapping[str, Iterable[DigestItem]] | None = None,
     max_attempts: int | None = None,
 ) -> Digest:
@@ -184,10 +226,10 @@ def compose_digest(
     items of each town (keyed by its label, e.g. 古南街道（500110001）) that
     were given up after `max_attempts` attempts.
     """
-    items = list(items)
-    resent = list(resent)
+    new, again = _grouped(_listed(items)), _grouped(_listed(resent))
     given = {label: sorted(v, key=_sort_key) for label, v in sorted((given_up or {}).items()) if v}
-    n, r, g = len(items), len(resent), sum(len(v) for v in given.values())
+    n, r = sum(group.total for group in new), sum(group.total for group in again)
+    g = sum(len(v) for v in given.values())
 
     name = _safe(town_name)
     counts = f"新增 {n} 项" + (f"，再次发送 {r} 项" if r else "") + (f"，{g} 项未能送达" if g else "")
@@ -204,25 +246,25 @@ def compose_digest(
         lines.append(f"{who}：本次{label}没有新的事项。")
 
     budget = max(0, max_lines)
-    blocks: list[tuple[str, list[tuple[str, str, list[DigestItem], list[DigestItem]]]]] = []
+    blocks: list[tuple[str, list[tuple[str, str, int, list[DigestItem]]]]] = []
 
-    def take(groups) -> list:
+    def take(groups: list[_Group]) -> list:
         nonlocal budget
         out = []
-        for heading, where, group in groups:
-            shown = group[:budget]
+        for group in groups:
+            shown = group.head(budget)
             budget -= len(shown)
-            out.append((heading, where, group, shown))
+            out.append((group.heading, group.where, group.total, shown))
         return out
 
-    blocks.append(("", take(_grouped(items))))
+    blocks.append(("", take(new)))
     if r:
-        blocks.append((f"## {RESENT_HEADING}（{r} 项）", take(_grouped(resent))))
+        blocks.append((f"## {RESENT_HEADING}（{r} 项）", take(again)))
     if g:
         blocks.append(
             (
                 f"## {GIVEN_UP_HEADING}（{g} 项）",
-                take([(_safe(label), "系统待办", group) for label, group in given.items()]),
+                take([_Group("", _safe(label), "系统待办", len(v), lambda k, v=v: v[:k]) for label, v in given.items()]),
             )
         )
     shown_items = [item for _, sections in blocks for *_, shown in sections for item in shown]
@@ -237,11 +279,11 @@ def compose_digest(
                     "",
                     f"以下提醒{tries}仍未送达有关镇街，已停止自动发送。请另行告知，并检查 notify.yaml 中的地址。",
                 ]
-        for heading, where, group, shown in sections:
-            lines += ["", f"{level} {heading}（{len(group)} 项）", ""]
+        for heading, where, total, shown in sections:
+            lines += ["", f"{level} {heading}（{total} 项）", ""]
             lines += [_line(item, next(members)) for item in shown]
-            if len(group) > len(shown):
-                lines.append(f"- ……另有 {len(group) - len(shown)} 项，详见{where}")
+            if total > len(shown):
+                lines.append(f"- ……另有 {total - len(shown)} 项，详见{where}")
 
     lines += ["", "## 仍未处理", ""]
     ordered = [k for k in KINDS if k in open_counts] + sorted(k for k in open_counts if k not in KINDS)
@@ -256,7 +298,7 @@ def compose_digest(
         tag=town_code,
         item_count=n + r,
         as_of=as_of,
-        counts_by_kind={k: c for k in KINDS if (c := sum(i.kind == k for i in items + resent))},
+        counts_by_kind={k: c for k in KINDS if (c := sum(g.total for g in new + again if g.kind == k))},
         resent_count=r,
         given_up_count=g,
     )

@@ -41,7 +41,7 @@ import polars as pl
 from core.home import Home, now_shanghai
 from core.reference import Reference
 from notify.delivery import DELIVERED, FAILED, DeliveryResult, Notifier
-from notify.digest import DISTRICT_TAG, DigestItem, compose_digest
+from notify.digest import DISTRICT_TAG, compose_digest, items_of
 from notify.record import record_delivery
 from notify.sources import ITEM_COLUMNS, SOURCES, Items
 from transforms.identifiers import mask_member_expr, scrub_text
@@ -187,14 +187,6 @@ def sweep_dead_runs(con: duckdb.DuckDBPyConnection, run_id: str | None, batch: s
 # ---------------------------------------------------------------- delivering
 
 
-def _items(frame: pl.DataFrame) -> list[DigestItem]:
-    columns = (frame[c].to_list() for c in ("kind", "rule_id", "case_no", "message", "member", "n"))
-    return [
-        DigestItem(kind, rule, case, message, member_id=member, count=n)
-        for kind, rule, case, message, member, n in zip(*columns, strict=True)
-    ]
-
-
 class _Sender:
     """Sends digests and records what became of the items each one carried."""
 
@@ -274,11 +266,11 @@ def deliver(
         digest = compose_digest(
             tag,
             _name(ref, tag),
-            _items(mine.filter(pl.col("attempts") == 0)),
+            mine.filter(pl.col("attempts") == 0),
             open_counts.get(tag, {}),
             run_label,
             as_of,
-            resent=_items(mine.filter(pl.col("attempts") > 0)),
+            resent=mine.filter(pl.col("attempts") > 0),
         )
         sent[tag] = sender.send(tag, digest, mine.select("cycle_id", "seq")).status
 
@@ -287,17 +279,17 @@ def deliver(
     given = con.sql(sql("notify/given_up_items")).pl()
     if mine.height or given.height:
         given_up = {
-            f"{_name(ref, t)}（{t}）": _items(given.filter(pl.col("tag") == t))
+            f"{_name(ref, t)}（{t}）": items_of(given.filter(pl.col("tag") == t))
             for t in sorted(set(given["tag"].to_list()))
         }
         digest = compose_digest(
             DISTRICT,
             DISTRICT_NAME,
-            _items(mine.filter(pl.col("attempts") == 0)),
+            mine.filter(pl.col("attempts") == 0),
             open_counts.get(DISTRICT, {}),
             run_label,
             as_of,
-            resent=_items(mine.filter(pl.col("attempts") > 0)),
+            resent=mine.filter(pl.col("attempts") > 0),
             given_up=given_up,
             max_attempts=sender.max_attempts,
         )

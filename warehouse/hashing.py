@@ -20,14 +20,24 @@ from transforms.identifiers import KEYED_HASH_CHARS, hmac_pads
 from warehouse.sqlfiles import sql
 
 _hashing: duckdb.DuckDBPyConnection | None = None
+DISTINCT_SHARE = 0.8  # with `distinct`, hash the distinct values only when they are at most this share of all
 
 
-def _hash_in_duckdb(series: pl.Series, statement: str, params: dict) -> pl.Series:
+def _hash_in_duckdb(series: pl.Series, statement: str, params: dict, *, distinct: bool = False) -> pl.Series:
     """`statement` (one of warehouse/sql/hashing/, over the text column v of hash_input) for each value of
-    `series`; null stays null."""
+    `series`; null stays null. With `distinct` (a column that repeats its values, such as a case's key on
+    each of its members' rows), each distinct value is hashed once and joined back."""
     global _hashing
     if series.is_empty() or series.null_count() == series.len():
         return pl.Series(series.name, [None] * series.len(), dtype=pl.String)
+    if distinct:
+        values = series.cast(pl.String).rename("v")
+        unique = values.unique()
+        if unique.len() <= DISTINCT_SHARE * values.len():
+            digests = _hash_in_duckdb(unique, statement, params).rename("h")
+            looked_up = values.to_frame().join(pl.DataFrame([unique, digests]), on="v", how="left",
+                                                nulls_equal=True, maintain_order="left")
+            return looked_up["h"].rename(series.name)
     if _hashing is None:
         _hashing = duckdb.connect(":memory:")
     con = _hashing.cursor()  # a cursor per call: Polars may call from several threads
@@ -53,5 +63,5 @@ def keyed_hash_expr(value: pl.Expr, key: bytes) -> pl.Expr:
     inner, outer = hmac_pads(key)
     params = {"inner": inner, "outer": outer, "chars": KEYED_HASH_CHARS}
     return value.cast(pl.String).map_batches(
-        lambda s: _hash_in_duckdb(s, "hashing/hmac_sha256", params), return_dtype=pl.String
+        lambda s: _hash_in_duckdb(s, "hashing/hmac_sha256", params, distinct=True), return_dtype=pl.String
     )

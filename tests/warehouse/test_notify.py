@@ -134,6 +134,35 @@ def test_digest_is_deterministic_whatever_the_item_order():
     assert digest(items=items).body == digest(items=list(reversed(items))).body
 
 
+def test_a_frame_of_items_gives_the_digest_its_list_gives():
+    """The queue hands compose_digest its items as a frame (a million warned rows never become
+    objects): the same text, order, caps and counts as the same items as a list."""
+    import random
+
+    import polars as pl
+
+    from notify.digest import ITEM_FRAME_COLUMNS
+
+    rng = random.Random(7)
+    kinds = ["rejection", "crosscheck_hit", "hold", "overdue", "inspection", "other"]
+    items = sample_items() + [
+        DigestItem(rng.choice(kinds), rng.choice(["V16", "X02", "HOLD", ""]),
+                   rng.choice([None, "古南-07", "GN-2026-0", f"GN-{rng.randint(1, 40):03d}"]),
+                   rng.choice(["原件", "身份证号 " + ID_A, "乙", "甲"]),
+                   member_id=rng.choice([None, ID_B, ID_C]), count=rng.randint(1, 3))
+        for _ in range(400)
+    ]
+    frame = pl.DataFrame([(i.kind, i.rule_id, i.case_no, i.message, i.member_id, i.count) for i in items],
+                         schema=list(ITEM_FRAME_COLUMNS), orient="row")
+    for cap in (200, 7, 0):
+        as_list = digest(items=items[:300], resent=items[300:], max_lines=cap)
+        as_frame = digest(items=frame.head(300), resent=frame.slice(300), max_lines=cap)
+        assert as_frame == as_list
+    assert as_list.item_count == len(items) and sum(as_list.counts_by_kind.values()) == len(items)
+    with pytest.raises(ValueError, match="kind"):
+        digest(items=frame.with_columns(kind=pl.lit("gossip")))
+
+
 def test_masked_values_survive_markdown_rendering_and_markup_is_neutralised():
     items = [
         DigestItem(
