@@ -30,7 +30,7 @@ def _digit(expr: pl.Expr, i: int) -> pl.Expr:
 def id_check_char_expr(first17: pl.Expr) -> pl.Expr:
     """The GB 11643 check character of a 17-digit string (null if not digits)."""
     total = pl.sum_horizontal([_digit(first17, i) * w for i, w in enumerate(ID_WEIGHTS)])
-    digits_ok = first17.str.contains(r"^\d{17}$")
+    digits_ok = first17.str.contains(r"^[0-9]{17}$")  # ASCII: \d would take any script's digits
     index = (total % 11).cast(pl.UInt32)
     char = pl.lit(ID_CHECK_CHARS).str.slice(index, 1)
     return pl.when(digits_ok).then(char).otherwise(None)
@@ -49,7 +49,7 @@ def normalise_id_expr(raw: pl.Expr) -> pl.Expr:
     )
     first17 = cleaned.str.slice(0, 6) + pl.lit("19") + cleaned.str.slice(6, 9)
     upgraded = first17 + id_check_char_expr(first17)
-    return pl.when(cleaned.str.contains(r"^\d{15}$")).then(upgraded).otherwise(cleaned)
+    return pl.when(cleaned.str.contains(r"^[0-9]{15}$")).then(upgraded).otherwise(cleaned)
 
 
 def id_birth_date_expr(id_no: pl.Expr) -> pl.Expr:
@@ -67,7 +67,7 @@ def id_problem_expr(id_no: pl.Expr, reference_date: pl.Expr | date) -> pl.Expr:
     return (
         pl.when(id_no.is_null() | (id_no.str.len_chars() != 18))
         .then(pl.lit("length"))
-        .when(~id_no.str.contains(r"^\d{17}[\dX]$"))
+        .when(~id_no.str.contains(CANONICAL_ID))
         .then(pl.lit("characters"))
         .when(id_check_char_expr(id_no.str.slice(0, 17)) != id_no.str.slice(17, 1))
         .then(pl.lit("checksum"))
@@ -109,7 +109,7 @@ def _luhn_sum(digits: pl.Expr, width: int, double_parity: int) -> pl.Expr:
 
 def luhn_ok_expr(account: pl.Expr) -> pl.Expr:
     """True when a 12–19 digit account number passes the Luhn check."""
-    return account.str.contains(r"^\d{12,19}$") & (_luhn_sum(account, 19, 1) % 10 == 0)
+    return account.str.contains(r"^[0-9]{12,19}$") & (_luhn_sum(account, 19, 1) % 10 == 0)
 
 
 def luhn_check_digit_expr(payload: pl.Expr) -> pl.Expr:

@@ -47,6 +47,21 @@ def test_normalise_lowercase_fullwidth_spaces_and_15_digit_upgrade():
     assert ids.id_problem(upgraded, TODAY) is None
 
 
+def test_digits_of_other_scripts_are_not_id_digits():
+    """An ID whose 0 is an Arabic-Indic ٠ (or any script's digit but ASCII and the folded
+    full-width ones) is refused for its characters: it was taken as valid, stored as typed, and then
+    matched no registry row (deaths, vehicles) — a household that no cross-check could see."""
+    good = "11010519491231002X"
+    for digit in ("\u0660", "\u0966", "\U0001d7ce"):  # ٠, Devanagari ०, mathematical bold 𝟎
+        odd = good[:2] + digit + good[3:]  # good[2] is 0
+        assert ids.id_problem(odd, TODAY) == "characters"
+        assert ids.normalise_id(odd) == odd  # not folded: nobody types these as digits
+        assert ids.id_check_char(odd[:17]) is None
+        assert ids.normalise_id(odd[:6] + odd[8:17]) != good  # no 15 -> 18 upgrade either
+    account = "6222021234567890128"
+    assert not ids.luhn_ok(account[:4] + "\u0662" + account[5:])  # 2 as ٢
+
+
 def test_sex_and_birth_date_from_id():
     assert ids.id_sex("50011019800101001X") == "M"
     assert ids.id_sex("500222194512310025") == "F"
