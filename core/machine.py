@@ -9,12 +9,14 @@ our own recent CPU rate (this process and the children we name, read from /proc)
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import deque
 
 WINDOW_S = 60.0  # the load average's own horizon: our CPU rate is taken over the same minute
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _SAMPLES: deque[tuple[float, float]] = deque()  # (monotonic time, CPU seconds of us and our workers)
+_SAMPLES_LOCK = threading.Lock()
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -46,10 +48,12 @@ def own_cpu_rate(children: tuple[int, ...] = (), *, now: float | None = None) ->
     total = sum(u for u in used if u is not None)
     if used[0] is None:
         return 0.0
-    while len(_SAMPLES) > 1 and now - _SAMPLES[1][0] >= WINDOW_S:
-        _SAMPLES.popleft()  # keep the newest sample that is at least a window old
-    _SAMPLES.append((now, total))
-    then, before = _SAMPLES[0]
+    with _SAMPLES_LOCK:
+        while len(_SAMPLES) > 1 and now - _SAMPLES[1][0] >= WINDOW_S:
+            _SAMPLES.popleft()  # keep the newest sample that is at least a window old
+        if not _SAMPLES or now - _SAMPLES[-1][0] >= 1.0:  # a sample a second at most: a short list
+            _SAMPLES.append((now, total))
+        then, before = _SAMPLES[0]
     if now - then < 1.0:  # nothing to compare with yet: the average since this process started
         age = _started_seconds_ago(os.getpid())
         return (used[0] / age) if age else 0.0

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from prefect import flow
 
+from core.files import sha256_of
 from core.home import Home, parse_as_of, today_shanghai
 from flows.ingest_parse import parse_ahead
 from flows.runtime import failed_files, report_failure
 from flows.steps import artifact, audited, call, home_of, log, reference, step
 from intake import ingest_run
-from intake.discover import candidate_from_fields, sha256_of
+from intake.discover import candidate_from_fields
 from intake.pipeline import IngestSettings, ParsedSubmission, acknowledge_known, ingest_file, parse_submission
 from notify.tell import tell_ingest
 from publish.returns import PendingReturn

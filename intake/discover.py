@@ -9,7 +9,6 @@ run with `--as-of D` sees only files arrived on or before D.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -41,14 +40,6 @@ class Discovery:
     ignored: list[str]  # home-relative paths of temp files, dotfiles, symlinks
     unknown_folders: list[str]  # inbox folders that are not one of the 21 towns
     not_yet_arrived: int  # files modified after the as-of date
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _ignored(name: str) -> bool:

@@ -8,9 +8,10 @@ from datetime import date
 
 import duckdb
 
+from core.files import sha256_of
 from core.home import Home
 from core.reference import Reference
-from intake.discover import candidate_fields, discover, sha256_of
+from intake.discover import candidate_fields, discover
 from warehouse.audit import inputs_digest
 from warehouse.ingest_load import known_hashes
 

@@ -23,9 +23,10 @@ import polars as pl
 
 from checks.findings import finding_id
 from checks.lifecycle import upsert_s01
+from core.files import sha256_of
 from core.home import Home, now_shanghai
 from core.reference import Reference
-from intake.discover import Candidate, sha256_of, walk_arrivals
+from intake.discover import Candidate, walk_arrivals
 from intake.readers import FileLimits, read_submission
 from publish.files import write_json, write_workbook
 from publish.returns import return_paths

@@ -25,9 +25,10 @@ import polars as pl
 from checks.findings import collapse_findings
 from checks.lifecycle import record_submission_findings
 from checks.validation import SubmissionContext, validate_submission, with_baseline_severities
+from core.files import sha256_of
 from core.home import Home, now_shanghai
 from core.reference import Reference
-from intake.discover import Candidate, sha256_of
+from intake.discover import Candidate
 from intake.readers import FileLimits, ReadResult, read_submission
 from publish.files import write_json
 from publish.returns import PendingReturn, rebuild_return_files, return_paths, start_return_files

@@ -16,7 +16,6 @@ are dropped and counted. Nothing here writes the warehouse: that is
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from core.files import sha256_of
 from core.home import Home
 from transforms.identifiers import CANONICAL_ID, id_problem_expr, normalise_id_expr
 from transforms.text import apply_where
@@ -90,22 +90,6 @@ class ExtractDiscovery:
 
 class ExtractUnreadable(ValueError):
     """The extract cannot be used; the message is the one-line reason."""
-
-
-_HASHES: dict[tuple[str, int, int], str] = {}
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, remembered per (path, size, mtime) within the process (extracts are large)."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _HASHES:
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        _HASHES[key] = h.hexdigest()
-    return _HASHES[key]
 
 
 def discover_extracts(home: Home, as_of: date) -> ExtractDiscovery:

@@ -18,10 +18,10 @@ import duckdb
 import polars as pl
 
 from checks import lifecycle
+from core.files import sha256_of
 from core.home import Home, now_shanghai
 from core.periods import period_text
 from core.reference import load_reference
-from intake.discover import sha256_of
 from intake.readers import FileLimits, read_submission
 from publish.files import write_json, write_workbook
 from publish.returns import stem

@@ -16,9 +16,9 @@ from python_calamine import CalamineWorkbook
 from test_sample_flow import GUNAN, WENLONG, build_home, query, run_sample
 
 from checks.findings import finding_id
+from core.files import sha256_of
 from core.home import SHANGHAI, Home, today_shanghai
 from flows.sample import inspections_flow
-from intake.discover import sha256_of
 from publish.files import write_workbook
 
 RESULT_HEADER = "案件编号,镇街代码,核查日期,核查结论,问题类型,处理意见"
